@@ -1,8 +1,8 @@
 #pragma once
 // result<T>: the return type of every operation that can fail in an expected way.
-// Each subsystem declares its own `enum class errc` and registers it with TRIB_ERRC_CATEGORY so the
-// value travels as a std::error_code; it becomes a wire code (Kafka error, MQTT reason code) only at
-// the protocol edge.
+// Each subsystem declares its own `enum class errc` and registers it as an error-code enum (pattern
+// below) so the value travels as a std::error_code; it becomes a wire code (Kafka error, MQTT reason
+// code) only at the protocol edge.
 #include <string>
 #include <system_error>
 #include <type_traits>

@@ -1,0 +1,281 @@
+#include "cluster/broker/partition_manager.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "common/assert.h"
+#include "common/kafka/record_batch.h"
+#include "common/log.h"
+
+namespace tributary {
+const char* errc_info<cluster::broker::append_errc>::message(cluster::broker::append_errc e) noexcept {
+  using cluster::broker::append_errc;
+  switch (e) {
+    case append_errc::corrupt_message: return "corrupt batch";
+    case append_errc::message_too_large: return "batch larger than max.message.bytes";
+    case append_errc::out_of_order: return "out of order sequence number";
+    case append_errc::fenced_epoch: return "producer epoch is older than the current one";
+    case append_errc::storage_error: return "storage error";
+  }
+  return "unknown append error";
+}
+}  // namespace tributary
+
+namespace tributary::cluster::broker {
+namespace {
+
+constexpr int64_t producer_id_block = 1000;
+
+storage::log_config effective_log_config(const log_defaults& d, const topic_config& c) {
+  storage::log_config l = d.log;
+  if (c.retention_ms) l.retention_ms = *c.retention_ms;
+  if (c.retention_bytes) l.retention_bytes = *c.retention_bytes;
+  if (c.segment_bytes) l.segment_bytes = static_cast<uint64_t>(*c.segment_bytes);
+  if (c.segment_ms) l.segment_ms = *c.segment_ms;
+  return l;
+}
+
+result<void> write_small_file(const std::filesystem::path& file, const std::string& text) {
+  auto tmp = file;
+  tmp += ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(append_errc::storage_error);
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) return fail(append_errc::storage_error);
+  int dfd = ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ok = ::fsync(dfd) == 0;
+    ::close(dfd);
+  }
+  if (dfd < 0 || !ok) return fail(append_errc::storage_error);
+  return {};
+}
+
+}  // namespace
+
+partition::partition(std::string topic, int32_t id, std::unique_ptr<storage::partition_log> log,
+                     const log_defaults& d, const topic_config& cfg)
+    : topic_(std::move(topic)),
+      id_(id),
+      log_(std::move(log)),
+      producers_(d.producers_per_partition_max),
+      max_message_bytes_(cfg.max_message_bytes.value_or(d.max_message_bytes)),
+      log_append_time_(cfg.log_append_time.value_or(d.log_append_time)),
+      hw_at_log_end_(d.high_watermark_at_log_end) {}
+
+result<std::unique_ptr<partition_manager>> partition_manager::open(const std::filesystem::path& data_dir,
+                                                                   const log_defaults& defaults,
+                                                                   int64_t now_ms) {
+  std::unique_ptr<partition_manager> pm(new partition_manager());
+  pm->dir_ = data_dir;
+  pm->defaults_ = defaults;
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    TRIB_LOG_ERROR("broker", "data_dir_unusable", {"path", data_dir.string()}, {"error", ec.message()});
+    return fail(append_errc::storage_error);
+  }
+  auto lock_path = data_dir / ".lock";
+  pm->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (pm->lock_fd_ < 0 || ::flock(pm->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    TRIB_LOG_ERROR("broker", "data_dir_locked", {"path", data_dir.string()},
+                   {"error", "another process uses this data directory"});
+    return fail(append_errc::storage_error);
+  }
+  pm->topics_ = TRIB_TRY(topic_table::open(data_dir));
+
+  // Producer ids: start after the last reserved block, so no id is ever handed out twice.
+  {
+    std::ifstream in(data_dir / "producer_ids");
+    int64_t reserved = 0;
+    if (in >> reserved && reserved > 0) pm->next_producer_id_ = reserved;
+    pm->producer_id_block_end_ = pm->next_producer_id_;
+  }
+
+  for (const auto& [name, info] : pm->topics_.all()) {
+    auto& parts = pm->partitions_[name];
+    for (int32_t i = 0; i < info.partitions; ++i)
+      parts.push_back(TRIB_TRY(pm->open_partition(info, i, now_ms)));
+  }
+  return pm;
+}
+
+partition_manager::~partition_manager() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+std::filesystem::path partition_manager::partition_dir(std::string_view topic, int32_t id) const {
+  return dir_ / fmt::format("{}-{}", topic, id);
+}
+
+result<std::unique_ptr<partition>> partition_manager::open_partition(const topic_info& t, int32_t id,
+                                                                     int64_t now_ms) {
+  auto dir = partition_dir(t.name, id);
+  auto log = storage::partition_log::open(dir, effective_log_config(defaults_, t.config), now_ms);
+  if (!log) {
+    TRIB_LOG_ERROR("broker", "partition_open_failed", {"topic", t.name}, {"partition", id},
+                   {"error", log.error().message()});
+    return fail(append_errc::storage_error);
+  }
+  for (const auto& problem : (*log)->recovery().problems)
+    TRIB_LOG_WARN("broker", "partition_recovered", {"topic", t.name}, {"partition", id}, {"detail", problem});
+  auto p = std::make_unique<partition>(t.name, id, std::move(*log), defaults_, t.config);
+  TRIB_TRY_VOID(rebuild_producer_state(*p));
+  return p;
+}
+
+// Replays the batch headers at the end of the log into the producer table.
+result<void> partition_manager::rebuild_producer_state(partition& p) {
+  auto& log = p.log();
+  uint64_t size = log.size_bytes();
+  if (size == 0) return {};
+  // Find a start offset roughly `producer_state_rebuild_bytes` before the end: walk from the log
+  // start in big reads (cheap relative to recovery, which already read everything once).
+  storage::offset from = log.start_offset();
+  uint64_t skip =
+      size > defaults_.producer_state_rebuild_bytes ? size - defaults_.producer_state_rebuild_bytes : 0;
+  uint64_t walked = 0;
+  const storage::offset end = log.end_offset();
+  while (from < end) {
+    auto chunk = log.read(from, 4 << 20, end);
+    if (!chunk || chunk->data.empty()) break;
+    kafka::batch_splitter split(chunk->data);
+    while (true) {
+      auto next = split.next();
+      if (!next || !*next) break;
+      const auto& b = **next;
+      if (walked >= skip && b.producer_id() >= 0 && b.base_sequence() >= 0 && b.record_count() > 0) {
+        p.producers().record(
+            b.producer_id(), b.producer_epoch(),
+            {b.base_sequence(), producer_table::last_sequence(b.base_sequence(), b.record_count()),
+             b.base_offset(), b.last_offset()});
+      }
+      walked += b.bytes().size();
+    }
+    from = chunk->next;
+  }
+  return {};
+}
+
+result<const topic_info*> partition_manager::create_topic(std::string_view name, int32_t partitions,
+                                                          const topic_config& cfg, int64_t now_ms,
+                                                          std::string topic_id) {
+  TRIB_TRY_VOID(topic_table::validate_name(name));
+  if (topics_.find(name)) return fail(topic_errc::already_exists);
+  if (partitions < 1) return fail(topic_errc::invalid_partitions);
+  // Leftover directories of an earlier topic with this name (its deletion was interrupted) go first.
+  for (int32_t i = 0; i < partitions; ++i) {
+    std::error_code ec;
+    std::filesystem::remove_all(partition_dir(name, i), ec);
+  }
+  const topic_info* info = TRIB_TRY(topics_.create(name, partitions, cfg, now_ms, std::move(topic_id)));
+  auto& parts = partitions_[info->name];
+  parts.clear();
+  for (int32_t i = 0; i < partitions; ++i) {
+    auto p = open_partition(*info, i, now_ms);
+    if (!p) {
+      partitions_.erase(info->name);
+      (void)topics_.remove(name);
+      return fail(p.error());
+    }
+    parts.push_back(std::move(*p));
+  }
+  TRIB_LOG_INFO("broker", "topic_created", {"topic", name}, {"partitions", partitions});
+  return info;
+}
+
+result<void> partition_manager::delete_topic(std::string_view name) {
+  const topic_info* info = topics_.find(name);
+  if (!info) return fail(topic_errc::unknown_topic);
+  int32_t n = info->partitions;
+  std::string topic(name);
+  TRIB_TRY_VOID(topics_.remove(name));
+  partitions_.erase(topic);
+  for (int32_t i = 0; i < n; ++i) {
+    std::error_code ec;
+    std::filesystem::remove_all(partition_dir(topic, i), ec);
+    if (ec) TRIB_LOG_WARN("broker", "topic_dir_not_removed", {"path", partition_dir(topic, i).string()});
+  }
+  TRIB_LOG_INFO("broker", "topic_deleted", {"topic", topic});
+  return {};
+}
+
+partition* partition_manager::find(std::string_view topic, int32_t id) {
+  auto it = partitions_.find(topic);
+  if (it == partitions_.end() || id < 0 || static_cast<size_t>(id) >= it->second.size()) return nullptr;
+  return it->second[static_cast<size_t>(id)].get();
+}
+
+std::vector<partition*> partition_manager::all_partitions() {
+  std::vector<partition*> out;
+  for (auto& [_, parts] : partitions_)
+    for (auto& p : parts) out.push_back(p.get());
+  return out;
+}
+
+result<append_outcome> partition_manager::append(partition& p, std::span<uint8_t> batch, int64_t now_ms) {
+  if (batch.size() > static_cast<size_t>(p.max_message_bytes()) + kafka::batch_log_overhead_bytes)
+    return fail(append_errc::message_too_large);
+  auto view = kafka::record_batch_view::parse(batch);
+  if (!view) return fail(append_errc::corrupt_message);
+  if (!view->validate({.producer_batch = true})) return fail(append_errc::corrupt_message);
+
+  auto check = p.producers().check(view->producer_id(), view->producer_epoch(), view->base_sequence(),
+                                   view->record_count());
+  switch (check.verdict) {
+    case sequence_verdict::append: break;
+    case sequence_verdict::duplicate:
+      return append_outcome{storage::offset(check.duplicate_of.base_offset),
+                            storage::offset(check.duplicate_of.last_offset), -1, true};
+    case sequence_verdict::out_of_order: return fail(append_errc::out_of_order);
+    case sequence_verdict::fenced_epoch: return fail(append_errc::fenced_epoch);
+  }
+  int64_t append_time = -1;
+  if (p.log_append_time()) {
+    kafka::set_log_append_time(batch, now_ms);
+    append_time = now_ms;
+  }
+  int64_t pid = view->producer_id();
+  int16_t epoch = view->producer_epoch();
+  int32_t seq = view->base_sequence();
+  int32_t count = view->record_count();
+  auto r = p.log().append(batch, storage::leader_epoch(0), now_ms);
+  if (!r) return fail(append_errc::storage_error);
+  if (pid >= 0) {
+    p.producers().record(pid, epoch,
+                         {seq, producer_table::last_sequence(seq, count), r->base.value, r->last.value});
+  }
+  p.bytes_in += batch.size();
+  p.records_in += static_cast<uint64_t>(count);
+  return append_outcome{r->base, r->last, append_time, false};
+}
+
+result<int64_t> partition_manager::next_producer_id() {
+  if (next_producer_id_ >= producer_id_block_end_) {
+    int64_t end = next_producer_id_ + producer_id_block;
+    TRIB_TRY_VOID(write_small_file(dir_ / "producer_ids", fmt::format("{}\n", end)));
+    producer_id_block_end_ = end;
+  }
+  return next_producer_id_++;
+}
+
+result<void> partition_manager::close() {
+  result<void> out;
+  for (auto* p : all_partitions()) {
+    if (auto r = p->log().close(); !r) {
+      TRIB_LOG_ERROR("broker", "partition_close_failed", {"topic", p->topic()}, {"partition", p->id()});
+      out = fail(append_errc::storage_error);
+    }
+  }
+  return out;
+}
+
+}  // namespace tributary::cluster::broker

@@ -1,0 +1,278 @@
+#include "gateway/buffer/group_committer.h"
+
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "common/assert.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/uv/timer.h"
+
+namespace tributary::gateway::buffer {
+
+namespace {
+constexpr std::string_view component = "buffer";
+}  // namespace
+
+struct group_committer::state : std::enable_shared_from_this<state> {
+  struct entry {
+    reading r;
+    completion_fn done;
+    uint64_t size = 0;
+  };
+  // One transaction: filled on the loop thread, run on the worker, finished on the loop thread.
+  struct batch {
+    std::vector<reading> rows;
+    std::vector<completion_fn> done;
+    std::vector<uint64_t> sizes;
+    uint64_t bytes = 0;
+    result<append_outcome> outcome = fail(errc::closed);  // set by the job
+    uint64_t commit_us = 0;
+  };
+
+  uv::loop* loop = nullptr;
+  uv::worker* worker = nullptr;
+  buffer_store* store = nullptr;
+  committer_options options;
+  store_options limits;  // the store's, copied: checked in submit()
+
+  std::deque<entry> queue;
+  uint64_t queued_bytes = 0;
+  uint64_t committing_bytes = 0;
+  bool committing = false;
+  bool closing = false;
+  bool worker_gone = false;  // the worker refused a job with closed: fail everything
+  bool detached = false;     // the public object is gone: call nothing
+  bool space_wanted = false;
+  std::function<void()> on_space;
+  std::function<void()> on_closed;
+  std::optional<uv::timer> retry_timer;
+  committer_stats stats;
+
+  // Metrics (null without a registry).
+  metrics::counter* m_commits = nullptr;
+  metrics::counter* m_rows = nullptr;
+  metrics::counter* m_errors = nullptr;
+  metrics::counter* m_queue_full = nullptr;
+  metrics::histogram* m_batch_rows = nullptr;
+  metrics::histogram* m_commit_seconds = nullptr;
+  metrics::gauge* m_held_rows = nullptr;
+
+  size_t held_rows() const { return queue.size() + stats.committing_rows; }
+  uint64_t held_bytes() const { return queued_bytes + committing_bytes; }
+
+  void update_gauges() {
+    stats.queued_rows = queue.size();
+    stats.held_bytes = held_bytes();
+    if (m_held_rows) m_held_rows->set(static_cast<int64_t>(held_rows()));
+  }
+
+  void register_metrics(metrics::registry& reg) {
+    m_commits = &reg.add_counter("tributary_gateway_buffer_commits_total", "Buffer transactions run.");
+    m_rows = &reg.add_counter("tributary_gateway_buffer_committed_rows_total",
+                              "Readings committed to the buffer.");
+    m_errors =
+        &reg.add_counter("tributary_gateway_buffer_commit_errors_total", "Buffer transactions that failed.");
+    m_queue_full = &reg.add_counter("tributary_gateway_buffer_queue_full_total",
+                                    "Readings refused because the commit queue was full.");
+    m_batch_rows =
+        &reg.add_histogram("tributary_gateway_buffer_commit_rows", "Readings per buffer transaction.",
+                           metrics::exponential_buckets(1, 2, 14));
+    m_commit_seconds = &reg.add_histogram("tributary_gateway_buffer_commit_seconds",
+                                          "Time of one buffer transaction on the worker, fsync included.",
+                                          metrics::exponential_buckets(0.0001, 2, 16));
+    m_held_rows =
+        &reg.add_gauge("tributary_gateway_buffer_queued_rows", "Readings queued or being committed.");
+  }
+
+  void start_commit() {
+    if (committing || queue.empty() || worker_gone || detached) return;
+    auto b = std::make_shared<batch>();
+    while (!queue.empty() && b->rows.size() < options.batch_rows_max) {
+      auto& e = queue.front();
+      if (!b->rows.empty() && b->bytes + e.size > options.batch_bytes_max) break;
+      b->bytes += e.size;
+      b->sizes.push_back(e.size);
+      b->rows.push_back(std::move(e.r));
+      b->done.push_back(std::move(e.done));
+      queue.pop_front();
+    }
+    queued_bytes -= b->bytes;
+    auto submitted = worker->submit(
+        [st = store, b]() {
+          auto t0 = std::chrono::steady_clock::now();
+          b->outcome = st->append_batch(b->rows);
+          b->commit_us = static_cast<uint64_t>(
+              std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+                  .count());
+        },
+        [self = shared_from_this(), b](std::error_code ec) { self->finish(*b, ec); });
+    if (submitted) {
+      committing = true;
+      committing_bytes = b->bytes;
+      stats.committing_rows = b->rows.size();
+      update_gauges();
+      return;
+    }
+    // Not started: the readings go back to the front of the queue, in order.
+    for (size_t i = b->rows.size(); i-- > 0;) {
+      queue.push_front(entry{std::move(b->rows[i]), std::move(b->done[i]), b->sizes[i]});
+    }
+    queued_bytes += b->bytes;
+    if (submitted.error() == make_error_code(uv::errc::queue_full)) {
+      stats.worker_busy_retries++;
+      arm_retry(options.retry_delay_ms);
+    } else {
+      TRIB_LOG_ERROR(component, "worker refused a commit", {"error", submitted.error().message()});
+      worker_gone = true;
+      arm_retry(0);  // fails the queue from the timer: never inside submit()
+    }
+  }
+
+  void arm_retry(uint64_t delay_ms) {
+    if (retry_timer->active()) return;
+    retry_timer->start(delay_ms, [this] {
+      auto keep = shared_from_this();
+      if (worker_gone) {
+        fail_queue(errc::closed);
+        maybe_closed();
+      } else {
+        start_commit();
+      }
+    });
+  }
+
+  void fail_queue(std::error_code ec) {
+    std::deque<entry> failed;
+    failed.swap(queue);
+    queued_bytes = 0;
+    update_gauges();
+    for (auto& e : failed) {
+      stats.failed_rows++;
+      if (detached) return;
+      if (e.done) e.done(fail(ec));
+    }
+  }
+
+  // Loop thread: the transaction's outcome reaches its readings.
+  void finish(batch& b, std::error_code job_ec) {
+    auto keep = shared_from_this();
+    TRIB_ASSERT(committing);
+    committing = false;
+    committing_bytes = 0;
+    stats.committing_rows = 0;
+    stats.commits++;
+    stats.last_batch_rows = b.rows.size();
+    stats.max_batch_rows = std::max<uint64_t>(stats.max_batch_rows, b.rows.size());
+    stats.last_commit_us = b.commit_us;
+    stats.max_commit_us = std::max(stats.max_commit_us, b.commit_us);
+    stats.total_commit_us += b.commit_us;
+    if (m_commits) {
+      m_commits->inc();
+      m_batch_rows->observe(static_cast<double>(b.rows.size()));
+      m_commit_seconds->observe(static_cast<double>(b.commit_us) / 1e6);
+    }
+    std::error_code whole = job_ec;
+    if (!whole && !b.outcome) whole = b.outcome.error();
+    if (whole) {
+      stats.commit_errors++;
+      if (m_errors) m_errors->inc();
+      TRIB_LOG_ERROR(component, "commit failed", {"rows", b.rows.size()}, {"error", whole.message()});
+    } else {
+      TRIB_ASSERT(b.outcome->rows.size() == b.rows.size(), "one outcome per reading");
+    }
+    // The next transaction starts before the completions run, so the worker is not left idle.
+    start_commit();
+    update_gauges();
+    for (size_t i = 0; i < b.done.size(); ++i) {
+      result<gateway_seq> r = whole ? result<gateway_seq>(fail(whole)) : b.outcome->rows[i];
+      if (r) {
+        stats.committed_rows++;
+        if (m_rows) m_rows->inc();
+      } else {
+        stats.failed_rows++;
+      }
+      if (detached) continue;  // a completion destroyed the committer: call no more
+      if (b.done[i]) b.done[i](std::move(r));
+    }
+    if (detached) return;
+    if (space_wanted && held_rows() < options.queue_rows_max && held_bytes() < options.queue_bytes_max) {
+      space_wanted = false;
+      if (on_space) on_space();
+    }
+    maybe_closed();
+  }
+
+  void maybe_closed() {
+    if (!closing || committing || !queue.empty() || detached) return;
+    auto fn = std::move(on_closed);
+    on_closed = nullptr;
+    if (fn) fn();
+  }
+};
+
+result<std::unique_ptr<group_committer>> group_committer::create(uv::loop& l, uv::worker& w,
+                                                                 buffer_store& store,
+                                                                 const committer_options& options) {
+  TRIB_ASSERT(l.on_loop_thread());
+  if (options.queue_rows_max == 0 || options.queue_bytes_max == 0 || options.batch_rows_max == 0 ||
+      options.batch_rows_max > store.options().batch_rows_max || options.batch_bytes_max == 0 ||
+      options.queue_bytes_max < store.options().row_bytes_max) {
+    return fail(errc::bad_option);
+  }
+  auto s = std::make_shared<state>();
+  s->loop = &l;
+  s->worker = &w;
+  s->store = &store;
+  s->options = options;
+  s->limits = store.options();
+  s->retry_timer.emplace(l);
+  if (options.metrics) s->register_metrics(*options.metrics);
+  return std::unique_ptr<group_committer>(new group_committer(std::move(s)));
+}
+
+group_committer::~group_committer() {
+  if (!s_) return;
+  s_->detached = true;
+  s_->retry_timer.reset();
+  // Queued readings are dropped; a transaction in flight keeps the state alive until it finishes.
+  s_->queue.clear();
+  s_->on_space = nullptr;
+  s_->on_closed = nullptr;
+}
+
+result<void> group_committer::submit(reading r, completion_fn done) {
+  state& s = *s_;
+  TRIB_ASSERT(s.loop->on_loop_thread(), "submit() runs on the loop thread");
+  if (s.closing || s.worker_gone) return fail(errc::closed);
+  uint64_t size = TRIB_TRY(check_reading(r, s.limits));
+  if (s.held_rows() >= s.options.queue_rows_max || s.held_bytes() + size > s.options.queue_bytes_max) {
+    s.stats.queue_full_rejections++;
+    if (s.m_queue_full) s.m_queue_full->inc();
+    s.space_wanted = true;
+    return fail(errc::queue_full);
+  }
+  s.queue.push_back(state::entry{std::move(r), std::move(done), size});
+  s.queued_bytes += size;
+  s.stats.submitted_rows++;
+  s.start_commit();
+  s.update_gauges();
+  return {};
+}
+
+void group_committer::set_on_space(std::function<void()> fn) { s_->on_space = std::move(fn); }
+
+void group_committer::close(std::function<void()> on_closed) {
+  state& s = *s_;
+  s.closing = true;
+  s.on_closed = std::move(on_closed);
+  s.maybe_closed();
+}
+
+bool group_committer::idle() const { return !s_->committing && s_->queue.empty(); }
+
+const committer_stats& group_committer::stats() const { return s_->stats; }
+
+}  // namespace tributary::gateway::buffer

@@ -1,0 +1,77 @@
+#include "gateway/buffer/reading.h"
+
+#include "common/assert.h"
+#include "gateway/buffer/errc.h"
+
+namespace tributary::gateway::buffer {
+
+size_t encoded_headers_size(const std::vector<header>& headers) {
+  if (headers.empty()) return 0;
+  size_t n = 1 + uvarint_size(headers.size());
+  for (const auto& h : headers) {
+    n += uvarint_size(h.key.size()) + h.key.size();
+    if (h.value) {
+      n += varint_size(static_cast<int64_t>(h.value->size())) + h.value->size();
+    } else {
+      n += varint_size(-1);
+    }
+  }
+  return n;
+}
+
+void encode_headers(const std::vector<header>& headers, std::vector<uint8_t>& out) {
+  if (headers.empty()) return;
+  byte_writer w(std::move(out));
+  const size_t start = w.size();
+  w.write_u8(headers_encoding_version);
+  w.write_uvarlong(headers.size());
+  for (const auto& h : headers) {
+    w.write_uvarlong(h.key.size());
+    w.write_raw(std::string_view(h.key));
+    if (h.value) {
+      w.write_varlong(static_cast<int64_t>(h.value->size()));
+      w.write_raw(byte_span(*h.value));
+    } else {
+      w.write_varlong(-1);
+    }
+  }
+  TRIB_ASSERT(w.size() - start == encoded_headers_size(headers));
+  out = w.take();
+}
+
+result<std::vector<header>> decode_headers(byte_span blob, size_t headers_count_max) {
+  std::vector<header> headers;
+  if (blob.empty()) return headers;
+  byte_reader r(blob);
+  auto version = r.read_u8();
+  if (!version || *version != headers_encoding_version) return fail(errc::corrupt);
+  auto count = r.read_uvarlong();
+  // Each header takes at least two bytes, which also bounds the reservation below.
+  if (!count || *count == 0 || *count > headers_count_max || *count > r.remaining() / 2) {
+    return fail(errc::corrupt);
+  }
+  headers.reserve(*count);
+  for (uint64_t i = 0; i < *count; ++i) {
+    auto key_len = r.read_uvarlong();
+    if (!key_len || *key_len > r.remaining()) return fail(errc::corrupt);
+    auto key = r.read_span(*key_len);
+    auto value_len = r.read_varlong();
+    if (!key || !value_len || *value_len < -1) return fail(errc::corrupt);
+    header h{std::string(as_string_view(*key)), std::nullopt};
+    if (*value_len >= 0) {
+      auto value = r.read_span(static_cast<size_t>(*value_len));
+      if (!value) return fail(errc::corrupt);
+      h.value.emplace(value->begin(), value->end());
+    }
+    headers.push_back(std::move(h));
+  }
+  if (!r.empty()) return fail(errc::corrupt);
+  return headers;
+}
+
+uint64_t accounted_bytes(const reading& r) {
+  return r.topic.size() + (r.key ? r.key->size() : 0) + encoded_headers_size(r.headers) + r.payload.size() +
+         row_overhead_bytes;
+}
+
+}  // namespace tributary::gateway::buffer
