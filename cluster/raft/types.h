@@ -1,0 +1,141 @@
+#pragma once
+// The vocabulary of the Raft core: terms, log indexes, node ids, log entries, membership and
+// snapshots. Everything here is a plain value; nothing does I/O.
+//
+// A log index is the Kafka offset of a batch: for a partition group every entry's payload is one
+// Kafka RecordBatch whose base offset is the entry's index and whose partitionLeaderEpoch is the
+// entry's term, so the partition's segment log is the Raft log. The core never looks inside a
+// payload.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/strong_type.h"
+
+namespace tributary::cluster::raft {
+
+using term = strong<int64_t, struct term_tag>;
+using log_index = strong<int64_t, struct log_index_tag>;
+using node_id = strong<uint64_t, struct node_id_tag>;
+
+// node_id{0} means "nobody" (no vote cast, no leader known). Real nodes have ids >= 1.
+inline constexpr node_id no_node{0};
+
+inline constexpr log_index next_index(log_index i) { return log_index{i.value + 1}; }
+inline constexpr log_index prev_index(log_index i) { return log_index{i.value - 1}; }
+
+// An immutable, shared byte buffer. Copies share the bytes (a reference count, no allocation), so
+// one proposed payload can sit in the leader's unstable log, in an append message to each follower
+// and in the committed entries handed to the application without being copied.
+class payload {
+ public:
+  payload() = default;
+  explicit payload(std::vector<uint8_t> bytes)
+      : data_(bytes.empty() ? nullptr : std::make_shared<const std::vector<uint8_t>>(std::move(bytes))) {}
+  static payload copy_of(std::span<const uint8_t> bytes) {
+    return payload(std::vector<uint8_t>(bytes.begin(), bytes.end()));
+  }
+
+  std::span<const uint8_t> bytes() const {
+    return data_ ? std::span<const uint8_t>(*data_) : std::span<const uint8_t>();
+  }
+  size_t size() const { return data_ ? data_->size() : 0; }
+  bool empty() const { return size() == 0; }
+
+  friend bool operator==(const payload& a, const payload& b) {
+    auto x = a.bytes(), y = b.bytes();
+    return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin());
+  }
+
+ private:
+  std::shared_ptr<const std::vector<uint8_t>> data_;
+};
+
+enum class entry_type : uint8_t {
+  normal = 0,  // an application payload (for partitions: one Kafka RecordBatch)
+  config = 1,  // a membership change; the payload is an encoded `membership` (the whole new config)
+  no_op = 2,   // appended by every new leader so that it can commit entries of earlier terms
+};
+
+struct entry {
+  raft::term term;
+  log_index index;
+  entry_type type = entry_type::normal;
+  raft::payload data;
+
+  // What an entry costs against byte limits: the payload plus a fixed allowance for the header.
+  static constexpr size_t header_bytes = 32;
+  size_t byte_size() const { return header_bytes + data.size(); }
+
+  friend bool operator==(const entry&, const entry&) = default;
+};
+
+// The state that must be on disk before any message that depends on it is sent (see node.h).
+struct hard_state {
+  raft::term term;
+  node_id vote = no_node;  // whom this node voted for in `term`
+  log_index commit;        // an optimisation only: commit can always be learned again
+
+  friend bool operator==(const hard_state&, const hard_state&) = default;
+};
+
+// The members of a group. Voters elect the leader and form quorums; learners receive the log but
+// neither vote nor count towards a quorum. Both lists are sorted, unique and disjoint.
+struct membership {
+  std::vector<node_id> voters;
+  std::vector<node_id> learners;
+
+  bool is_voter(node_id id) const;
+  bool is_learner(node_id id) const;
+  bool contains(node_id id) const { return is_voter(id) || is_learner(id); }
+  // The number of voters that make a majority; 0 for an empty configuration.
+  size_t quorum() const { return voters.empty() ? 0 : voters.size() / 2 + 1; }
+
+  friend bool operator==(const membership&, const membership&) = default;
+};
+
+// A single-server change. Only one is in flight at a time (see node::propose_config_change).
+enum class config_change_type : uint8_t {
+  add_voter = 0,        // a new node joins as a voter (prefer add_learner, then promote_learner)
+  add_learner = 1,      // a new node joins as a learner and catches up without affecting quorums
+  promote_learner = 2,  // a learner becomes a voter
+  remove_node = 3,      // a voter or learner leaves
+};
+
+struct config_change {
+  config_change_type type = config_change_type::add_voter;
+  node_id node;
+};
+
+// The configuration after `change`, or config_change_invalid when the change does not apply
+// (adding a member that exists, promoting a non-learner, removing a non-member or the last voter).
+result<membership> apply_config_change(const membership& current, const config_change& change);
+
+// The payload of a config entry: the whole resulting membership, so that an entry can be read on
+// its own (the configuration in force at index i is the last config entry at or before i).
+std::vector<uint8_t> encode_membership(const membership& m);
+result<membership> decode_membership(std::span<const uint8_t> bytes);
+
+struct snapshot_metadata {
+  log_index index;    // the last entry the snapshot covers
+  raft::term term;    // that entry's term
+  membership config;  // the configuration in force at `index`
+
+  friend bool operator==(const snapshot_metadata&, const snapshot_metadata&) = default;
+};
+
+// A snapshot of the application's state machine up to metadata.index. The data is opaque to the
+// core (for a partition it can be empty: the log prefix is simply gone).
+struct snapshot {
+  snapshot_metadata metadata;
+  raft::payload data;
+};
+
+std::string to_string(const membership& m);
+
+}  // namespace tributary::cluster::raft
