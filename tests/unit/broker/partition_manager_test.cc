@@ -181,3 +181,21 @@ TEST_CASE("the high watermark is the durable offset") {
   REQUIRE(p.log().sync_now());
   CHECK(p.high_watermark() == cluster::storage::offset(5));
 }
+
+TEST_CASE("the high watermark is the durable offset, or the log end with high_watermark_at_log_end") {
+  temp_dir t;
+  for (bool at_end : {false, true}) {
+    log_defaults d;
+    d.high_watermark_at_log_end = at_end;
+    auto pm = partition_manager::open(t.path / (at_end ? "end" : "durable"), d, 1000);
+    REQUIRE(pm);
+    REQUIRE((*pm)->create_topic("t", 1, {}, 1000, std::string(32, '2')));
+    partition& p = *(*pm)->find("t", 0);
+    auto b = batch(3);
+    REQUIRE((*pm)->append(p, b, 1000));
+    CHECK(p.high_watermark().value == (at_end ? 3 : 0));
+    REQUIRE(p.log().sync_now());
+    CHECK(p.high_watermark().value == 3);
+    REQUIRE((*pm)->close());
+  }
+}

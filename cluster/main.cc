@@ -1,0 +1,392 @@
+// tributary-broker: one node that serves Kafka clients on a durable segment log.
+//
+//   tributary-broker --config /etc/tributary/broker.json
+//   tributary-broker --data-dir /tmp/b1 --listen 127.0.0.1:9092 --http 127.0.0.1:9644
+//   tributary-broker --print-config            the effective configuration (every key) as JSON
+//   tributary-broker --config-keys             every key with its type, default and description
+//
+// Defaults: Kafka on 0.0.0.0:9092 (what Kafka users expect; set `listen` to 127.0.0.1:9092 to keep it
+// local), advertised as this host's name when bound to a wildcard address (set advertised_listener
+// when clients reach the node by another name), HTTP /metrics and /health on 0.0.0.0:9644.
+//
+// Start-up: HTTP first (/health answers 503 "starting" during recovery), then the partition logs are
+// recovered (each partition's recovery is logged), then the Kafka listener opens and /health turns 200.
+// SIGTERM/SIGINT: stop accepting and reading requests, one last group commit (acks=-1 waiters get their
+// answer), long polls answered at once, connections closed once their answers are written (bounded by
+// shutdown.timeout_ms), then every partition is synced and its indexes written (on a worker thread)
+// and the process exits 0. A second signal exits at once with status 1. An fdatasync failure shuts the
+// node down with status 1 (restart recovers the log).
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cluster/broker/broker_config.h"
+#include "cluster/broker/broker_service.h"
+#include "cluster/broker/flusher.h"
+#include "cluster/broker/partition_manager.h"
+#include "cluster/kafka/handlers/handlers.h"
+#include "cluster/kafka/server.h"
+#include "common/http/server.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/uv/address.h"
+#include "common/uv/loop.h"
+#include "common/uv/signal_set.h"
+#include "common/uv/timer.h"
+#include "common/uv/worker.h"
+
+#ifndef TRIB_VERSION
+#define TRIB_VERSION "dev"
+#endif
+
+namespace {
+
+using namespace tributary;
+namespace broker = cluster::broker;
+namespace ks = cluster::kafka;
+
+constexpr uint64_t shutdown_poll_ms = 10;
+constexpr uint64_t close_linger_bound_ms = 5000;  // after shutdown.timeout_ms, for graceful closes
+
+enum class phase { starting, serving, stopping };
+
+// "host:port" split at the last colon; IPv6 brackets removed.
+std::pair<std::string, int32_t> split_host_port(const std::string& s) {
+  auto colon = s.rfind(':');
+  std::string host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return {host, static_cast<int32_t>(std::stoi(s.substr(colon + 1)))};
+}
+
+broker::advertised_address advertised_address_of(const broker::broker_config& cfg, uint16_t bound_port) {
+  if (!cfg.advertised_listener.empty()) {
+    auto [host, port] = split_host_port(cfg.advertised_listener);
+    return {host, port};
+  }
+  auto [host, port] = split_host_port(cfg.listen);
+  if (host == "0.0.0.0" || host == "::") {
+    char name[256] = {};
+    if (::gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0') {
+      host = name;
+    } else {
+      host = "127.0.0.1";
+    }
+    TRIB_LOG_WARN(
+        "broker", "advertised_host_guessed", {"host", host},
+        {"hint", "listening on a wildcard address: set advertised_listener to the name clients use"});
+  }
+  return {host, port == 0 ? bound_port : port};
+}
+
+// The running node: owns every service and drives the shutdown sequence.
+class node {
+ public:
+  explicit node(const broker::broker_config& cfg) : cfg_(cfg) {}
+
+  int run();
+
+ private:
+  void begin_shutdown(int exit_code, std::string_view why);
+  void wait_for_answers();
+  void wait_for_closes();
+  void final_close();
+
+  const broker::broker_config& cfg_;
+  std::unique_ptr<uv::loop> loop_;
+  metrics::registry registry_;
+  phase phase_ = phase::starting;
+  size_t partitions_at_start_ = 0;
+  int exit_code_ = 0;
+  std::unique_ptr<http::server> http_;
+  std::unique_ptr<broker::partition_manager> pm_;
+  std::unique_ptr<broker::flusher> flusher_;
+  std::unique_ptr<broker::broker_service> svc_;
+  std::unique_ptr<ks::server> kafka_;
+  std::optional<uv::timer> retention_timer_;
+  std::optional<uv::timer> shutdown_timer_;
+  std::optional<uv::signal_set> signals_;
+  std::optional<uv::worker> closer_;
+  int64_t shutdown_deadline_ms_ = 0;
+};
+
+int node::run() {
+  auto l = uv::loop::create();
+  if (!l) {
+    TRIB_LOG_ERROR("broker", "loop_failed", {"error", l.error().message()});
+    return 1;
+  }
+  loop_ = std::move(*l);
+
+  // Signals first, so that a SIGTERM during recovery is not lost (handled once the loop runs).
+  auto sigs = uv::signal_set::create(*loop_, {SIGTERM, SIGINT}, [this](int signum) {
+    if (phase_ == phase::stopping) {
+      TRIB_LOG_WARN("broker", "second_signal", {"signal", signum}, {"effect", "exit now"});
+      std::_Exit(1);
+    }
+    begin_shutdown(0, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+  if (!sigs) {
+    TRIB_LOG_ERROR("broker", "signals_failed", {"error", sigs.error().message()});
+    return 1;
+  }
+  signals_.emplace(std::move(*sigs));
+
+  http_ = std::make_unique<http::server>(*loop_);
+  http_->get("/health", [this](const http::request&) {
+    nlohmann::json j;
+    j["status"] = phase_ == phase::serving ? "ok" : phase_ == phase::starting ? "starting" : "stopping";
+    j["node_id"] = cfg_.node_id;
+    j["partitions"] = phase_ == phase::serving && svc_ ? svc_->partition_count() : partitions_at_start_;
+    return http::response{phase_ == phase::serving ? 200 : 503, std::string(http::json_content_type),
+                          j.dump()};
+  });
+  http_->get("/metrics", [this](const http::request&) {
+    if (phase_ == phase::serving && svc_) svc_->refresh_gauges();
+    return http::response{200, std::string(http::prometheus_content_type), registry_.render_prometheus()};
+  });
+  if (auto r = http_->listen(cfg_.http_listen); !r) {
+    TRIB_LOG_ERROR("broker", "http_listen_failed", {"address", cfg_.http_listen},
+                   {"error", r.error().message()});
+    return 1;
+  }
+
+  TRIB_LOG_INFO("broker", "recovering", {"data_dir", cfg_.data_dir},
+                {"verify_on_start", cfg_.log.verify_on_start});
+  auto pm = broker::partition_manager::open(cfg_.data_dir, broker::to_log_defaults(cfg_),
+                                            broker::broker_service::wall_now_ms());
+  if (!pm) {
+    TRIB_LOG_ERROR("broker", "data_dir_failed", {"data_dir", cfg_.data_dir}, {"error", pm.error().message()});
+    return 1;
+  }
+  pm_ = std::move(*pm);
+  for (auto* p : pm_->all_partitions()) {
+    const auto& rec = p->log().recovery();
+    TRIB_LOG_INFO("broker", "partition_recovered", {"topic", p->topic()}, {"partition", p->id()},
+                  {"segments", rec.segments}, {"bytes", rec.bytes}, {"bytes_cut", rec.bytes_cut},
+                  {"damaged_segments", rec.problems.size()}, {"log_start", p->log().start_offset().value},
+                  {"log_end", p->log().end_offset().value});
+  }
+  partitions_at_start_ = pm_->all_partitions().size();
+  auto cluster_id = broker::load_or_create_cluster_id(cfg_.data_dir);
+  if (!cluster_id) {
+    TRIB_LOG_ERROR("broker", "cluster_id_failed", {"error", cluster_id.error().message()});
+    return 1;
+  }
+
+  auto fl = broker::flusher::start(
+      *loop_, {cfg_.flush.mode, cfg_.flush.interval_ms}, &registry_,
+      [this](broker::partition& p) {
+        if (svc_) svc_->durable_advanced(p);
+      },
+      [this](broker::partition& p, std::error_code) {
+        if (svc_) svc_->storage_failure(p);
+        begin_shutdown(1, "fdatasync failed");
+      });
+  if (!fl) {
+    TRIB_LOG_ERROR("broker", "flusher_failed", {"error", fl.error().message()});
+    return 1;
+  }
+  flusher_ = std::move(*fl);
+
+  // The advertised address is set once the listener is bound (listening on port 0 needs the port
+  // the kernel gave); nothing is served before that.
+  svc_ = std::make_unique<broker::broker_service>(*loop_, cfg_, *pm_, *flusher_, registry_, *cluster_id,
+                                                  broker::advertised_address{});
+  kafka_ = std::make_unique<ks::server>(*loop_, *svc_, registry_);
+  if (auto r = kafka_->listen(cfg_.listen); !r) {
+    TRIB_LOG_ERROR("broker", "kafka_listen_failed", {"address", cfg_.listen}, {"error", r.error().message()});
+    return 1;
+  }
+  const auto advertised = advertised_address_of(cfg_, kafka_->port());
+  svc_->set_advertised(advertised);
+
+  retention_timer_.emplace(*loop_);
+  retention_timer_->start_repeating(cfg_.retention_check_interval_ms, [this] {
+    if (phase_ != phase::serving) return;
+    if (size_t n = svc_->apply_retention(); n > 0)
+      TRIB_LOG_INFO("broker", "retention", {"segments_deleted", n});
+  });
+
+  std::string apis;
+  for (const auto& h : ks::handler_list()) {
+    const auto* api = tributary::kafka::protocol::find_api(h.key);
+    apis += fmt::format("{}{}:{}-{}", apis.empty() ? "" : ",", api ? api->name : "?", h.min_version,
+                        h.max_version);
+  }
+  TRIB_LOG_INFO("broker", "listening", {"kafka", kafka_->address()}, {"http", http_->address()},
+                {"advertised", fmt::format("{}:{}", advertised.host, advertised.port)},
+                {"node_id", cfg_.node_id}, {"cluster_id", *cluster_id}, {"partitions", partitions_at_start_},
+                {"flush_mode", cfg_.flush.mode == broker::flush_mode::sync ? "sync" : "interval"},
+                {"apis", apis});
+  phase_ = phase::serving;
+
+  loop_->run();
+
+  // The loop stopped (final_close): tear down in dependency order, then close the loop's handles.
+  kafka_.reset();
+  svc_.reset();
+  flusher_.reset();
+  retention_timer_.reset();
+  shutdown_timer_.reset();
+  closer_.reset();
+  signals_.reset();
+  if (http_) http_->close();
+  http_.reset();
+  pm_.reset();
+  if (auto r = loop_->close(); !r)
+    TRIB_LOG_WARN("broker", "loop_close_failed", {"error", r.error().message()});
+  TRIB_LOG_INFO("broker", "stopped", {"exit_code", exit_code_});
+  return exit_code_;
+}
+
+void node::begin_shutdown(int exit_code, std::string_view why) {
+  if (phase_ == phase::stopping) {
+    exit_code_ = std::max(exit_code_, exit_code);
+    return;
+  }
+  const bool serving = phase_ == phase::serving;
+  phase_ = phase::stopping;
+  exit_code_ = exit_code;
+  TRIB_LOG_INFO("broker", "shutting_down", {"reason", why}, {"in_flight", kafka_ ? kafka_->in_flight() : 0});
+  if (!serving || !kafka_) {  // a signal during start-up: nothing is served yet
+    loop_->stop();
+    return;
+  }
+  if (retention_timer_) retention_timer_->cancel();
+  kafka_->stop_accepting();
+  kafka_->stop_reading();
+  shutdown_deadline_ms_ = static_cast<int64_t>(loop_->now_ms() + cfg_.shutdown_timeout_ms);
+  // One last group commit for whatever was appended, then every parked request answers now (produce
+  // waiters find their batches durable, long polls answer with what there is).
+  flusher_->flush([this] {
+    svc_->wake_all_waiters();
+    wait_for_answers();
+  });
+}
+
+void node::wait_for_answers() {
+  if (kafka_->in_flight() == 0 || static_cast<int64_t>(loop_->now_ms()) >= shutdown_deadline_ms_) {
+    if (kafka_->in_flight() > 0)
+      TRIB_LOG_WARN("broker", "shutdown_unanswered", {"requests", kafka_->in_flight()});
+    kafka_->close_all();
+    shutdown_deadline_ms_ = static_cast<int64_t>(loop_->now_ms() + close_linger_bound_ms);
+    wait_for_closes();
+    return;
+  }
+  svc_->wake_all_waiters();  // requests parked since (none are read any more, but be sure)
+  if (!shutdown_timer_) shutdown_timer_.emplace(*loop_);
+  shutdown_timer_->start(shutdown_poll_ms, [this] { wait_for_answers(); });
+}
+
+void node::wait_for_closes() {
+  if (kafka_->connection_count() == 0 || static_cast<int64_t>(loop_->now_ms()) >= shutdown_deadline_ms_) {
+    final_close();
+    return;
+  }
+  if (!shutdown_timer_) shutdown_timer_.emplace(*loop_);
+  shutdown_timer_->start(shutdown_poll_ms, [this] { wait_for_closes(); });
+}
+
+// Every partition synced and its indexes written, on a worker thread (never fsync on the loop); the
+// loop touches no partition meanwhile (no connections, no timers, /metrics does not read them).
+void node::final_close() {
+  flusher_->stop([this] {
+    auto w = uv::worker::start(*loop_, {.max_in_flight_jobs = 1, .name = "trib-close"});
+    if (!w) {
+      TRIB_LOG_ERROR("broker", "close_worker_failed", {"error", w.error().message()});
+      exit_code_ = 1;
+      loop_->stop();
+      return;
+    }
+    closer_.emplace(std::move(*w));
+    auto ok = std::make_shared<bool>(false);
+    broker::partition_manager* pm = pm_.get();
+    auto submitted =
+        closer_->submit([pm, ok] { *ok = pm->close().has_value(); },
+                        [this, ok](std::error_code ec) {
+                          if (ec || !*ok) {
+                            TRIB_LOG_ERROR("broker", "close_failed", {"error", ec ? ec.message() : "sync"});
+                            exit_code_ = 1;
+                          } else {
+                            TRIB_LOG_INFO("broker", "partitions_closed");
+                          }
+                          loop_->stop();
+                        });
+    if (!submitted) {
+      exit_code_ = 1;
+      loop_->stop();
+    }
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  broker::broker_config cfg;
+  config::schema schema;
+  broker::declare(schema, cfg);
+
+  CLI::App app{"tributary-broker " TRIB_VERSION ": one node of the Tributary cluster, serving Kafka clients"};
+  std::string config_file;
+  std::string data_dir;
+  std::string listen;
+  std::string http_listen;
+  std::string node_id;
+  std::vector<std::string> sets;
+  bool print_config = false;
+  bool config_keys = false;
+  app.add_option("--config", config_file,
+                 "JSON config file (// comments allowed; see packaging/config/broker.json)");
+  app.add_option("--data-dir", data_dir, "Overrides data_dir");
+  app.add_option("--node-id", node_id, "Overrides node_id");
+  app.add_option("--listen", listen, "Overrides listen (Kafka, numeric host:port)");
+  app.add_option("--http", http_listen, "Overrides http.listen (/metrics, /health)");
+  app.add_option("--set", sets, "key=value for any config key (repeatable), e.g. --set flush.mode=interval");
+  app.add_flag("--print-config", print_config, "Print the effective configuration as JSON and exit");
+  app.add_flag("--config-keys", config_keys, "Print every config key (type, default, description) and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (config_keys) {
+    std::fputs(schema.describe().c_str(), stdout);
+    return 0;
+  }
+  auto fail_config = [](const config::config_error& e) {
+    std::fprintf(stderr, "tributary-broker: %s\n", e.message.c_str());
+    return 2;
+  };
+  if (!config_file.empty()) {
+    if (auto r = schema.load_file(config_file); !r) return fail_config(r.error());
+  }
+  const std::pair<const char*, const std::string*> flags[] = {
+      {"data_dir", &data_dir}, {"node_id", &node_id}, {"listen", &listen}, {"http.listen", &http_listen}};
+  const char* flag_names[] = {"--data-dir", "--node-id", "--listen", "--http"};
+  for (size_t i = 0; i < std::size(flags); ++i) {
+    if (flags[i].second->empty()) continue;
+    if (auto r = schema.set(flags[i].first, *flags[i].second, flag_names[i]); !r)
+      return fail_config(r.error());
+  }
+  for (const auto& s : sets) {
+    if (auto r = schema.set_assignment(s); !r) return fail_config(r.error());
+  }
+  if (auto r = broker::validate(cfg); !r) return fail_config(r.error());
+  if (print_config) {
+    std::printf("%s\n", schema.effective_json().dump(2).c_str());
+    return 0;
+  }
+  log::set_level(*log::parse_level(cfg.log_level));
+  TRIB_LOG_INFO("broker", "starting", {"version", TRIB_VERSION},
+                {"config", config_file.empty() ? "(defaults)" : config_file}, {"data_dir", cfg.data_dir},
+                {"node_id", cfg.node_id});
+  std::signal(SIGPIPE, SIG_IGN);
+  node n(cfg);
+  return n.run();
+}
