@@ -22,6 +22,8 @@ const char* errc_info<cluster::raft::errc>::message(cluster::raft::errc e) noexc
     case errc::snapshot_out_of_date: return "snapshot out of date";
     case errc::corrupt_storage: return "corrupt storage state";
     case errc::invalid_config: return "invalid config";
+    case errc::invalid_width: return "invalid entry width";
+    case errc::not_entry_boundary: return "offset is not an entry boundary";
   }
   return "unknown raft error";
 }

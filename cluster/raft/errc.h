@@ -24,6 +24,8 @@ enum class errc {
   snapshot_out_of_date,        // storage: a snapshot older than the one already held
   corrupt_storage,             // storage state that Raft could never have produced
   invalid_config,              // a config value out of range
+  invalid_width,               // an entry width of 0, above max_entry_width, or past the last offset
+  not_entry_boundary,          // storage: an offset inside an entry where an entry's end is required
 };
 
 inline std::error_code make_error_code(errc e) noexcept { return to_error_code(e); }

@@ -34,7 +34,7 @@ std::string to_string(const message& m) {
     case message_type::append:
       out += fmt::format(" prev={}@{} c={} n={}", m.index.value, m.log_term.value, m.commit.value,
                          m.entries.size());
-      if (!m.entries.empty()) out += fmt::format(" last={}", m.entries.back().index.value);
+      if (!m.entries.empty()) out += fmt::format(" last={}", m.entries.back().last().value);
       break;
     case message_type::append_response:
       if (m.reject) {

@@ -19,7 +19,7 @@ bool is_leader_message(message_type t) {
 result<void> validate_config(const config& cfg) {
   bool ok = cfg.id != no_node && cfg.heartbeat_ticks >= 1 && cfg.election_ticks > cfg.heartbeat_ticks &&
             cfg.max_append_bytes >= 1 && cfg.max_inflight_appends >= 1 && cfg.max_apply_bytes >= 1 &&
-            cfg.max_pending_reads >= 1 && cfg.snapshot_retry_ticks >= 1 && cfg.applied >= log_index{0};
+            cfg.max_pending_reads >= 1 && cfg.snapshot_retry_ticks >= 1 && cfg.applied >= no_index;
   if (!ok) return fail(errc::invalid_config);
   return {};
 }
@@ -53,6 +53,16 @@ result<std::unique_ptr<node>> node::create(const config& cfg, const log_storage&
   if (committed > last) return fail(errc::corrupt_storage);  // the hard state is written after entries
   log_index applied = std::max(cfg.applied, snap.index);
   if (applied > committed) return fail(errc::invalid_config);
+  // The snapshot, the commit index and the applied index are entry ends (one read each at most).
+  auto is_entry_end = [&](log_index i) -> result<bool> {
+    if (i < first) return i == prev_index(first);
+    std::vector<entry> covering = TRIB_TRY(storage.entries(i, next_index(i), 1));
+    return !covering.empty() && covering.front().last() == i;
+  };
+  if (!TRIB_TRY(is_entry_end(snap.index)) || !TRIB_TRY(is_entry_end(committed))) {
+    return fail(errc::corrupt_storage);
+  }
+  if (!TRIB_TRY(is_entry_end(applied))) return fail(errc::invalid_config);
 
   raft::term last_term = TRIB_TRY(storage.term_at(last));
   if (last_term > hs.term) {
@@ -261,24 +271,26 @@ void node::tick_leader() {
 
 result<void> node::validate(const message& m) const {
   if (m.to != cfg_.id || m.from == no_node || m.from == cfg_.id || m.term < raft::term{0} ||
-      m.index < log_index{0}) {
+      m.index < no_index) {
     return fail(errc::invalid_message);
   }
   if (m.type == message_type::append) {
     log_index expect = next_index(m.index);
     raft::term previous = m.log_term;
     for (const entry& e : m.entries) {
-      // Contiguous, terms never decreasing and never above the leader's.
-      if (e.index != expect || e.term < previous || e.term > m.term) return fail(errc::invalid_message);
+      // Contiguous in offsets, widths valid, terms never decreasing and never above the leader's.
+      if (e.index != expect || !valid_width(e.index, e.width) || e.term < previous || e.term > m.term) {
+        return fail(errc::invalid_message);
+      }
       if (e.type == entry_type::config && !decode_membership(e.data.bytes())) {
         return fail(errc::invalid_message);
       }
-      expect = next_index(expect);
+      expect = next_index(e.last());
       previous = e.term;
     }
   }
   if (m.type == message_type::snapshot &&
-      (!m.snapshot || m.snapshot->metadata.index < log_index{0} || m.snapshot->metadata.term > m.term)) {
+      (!m.snapshot || m.snapshot->metadata.index < no_index || m.snapshot->metadata.term > m.term)) {
     return fail(errc::invalid_message);
   }
   return {};
@@ -417,7 +429,7 @@ void node::step_leader(message& m) {
       if (committed_in_current_term()) {
         start_read(m.context, m.from);
       } else {
-        reads_awaiting_commit_.push_back(pending_read{0, log_index{0}, m.context, m.from});
+        reads_awaiting_commit_.push_back(pending_read{0, no_index, m.context, m.from});
       }
       break;
     // Another leader in our term cannot exist (election safety); vote answers arrive late.
@@ -478,7 +490,7 @@ void node::advance(const raft::ready& rd) {
   if (rd.snapshot) log_.stable_snapshot_to(rd.snapshot->metadata.index);
   log_.stable_to(rd.entries);
   if (!rd.committed_entries.empty()) {
-    log_.applied_to(rd.committed_entries.back().index);
+    log_.applied_to(rd.committed_entries.back().last());
     if (role_ == raft::role::leader) {
       for (const entry& e : rd.committed_entries) {
         uncommitted_bytes_ -= std::min(uncommitted_bytes_, e.data.size());

@@ -8,6 +8,11 @@
 // membership changes (voters and learners); snapshots for followers behind the log start; read
 // index for linearizable reads.
 //
+// Offsets: an index is a Kafka offset and an entry covers `width` of them (types.h). The commit
+// index, the applied index, a snapshot's index, a read index and a member's match are always the
+// last offset of an entry. For a partition the Kafka high watermark is commit_index() + 1 (the
+// offset after the last committed record) and the log end offset is last_index() + 1.
+//
 // ---------------------------------------------------------------------------------------------
 // The ready / advance contract (the caller's loop):
 //
@@ -17,7 +22,8 @@
 //     (1) durably persist, in this order:       // fsync before going on
 //           rd.snapshot   — replace the log (and restore the state machine from it),
 //           rd.entries    — append; the first entry may overwrite: drop every entry from its
-//                           index on before appending,
+//                           index on before appending (always an entry's first offset:
+//                           a segment log's truncate_suffix at a batch boundary),
 //           rd.hard_state — term, vote, commit;
 //     (2) send(rd.messages);
 //     (3) apply rd.committed_entries in order; answer rd.read_states once applied up to them;
@@ -75,6 +81,9 @@ struct testing_knobs {
   bool commit_on_minority = false;
   // Vote grants go out with the early messages, before the vote is durable.
   bool send_votes_before_persist = false;
+  // A follower acknowledges an append up to the FIRST offset of its last entry instead of the
+  // last, so the leader's match and commit index can land inside an entry of several offsets.
+  bool ack_entry_start = false;
 };
 
 struct config {
@@ -99,9 +108,10 @@ struct config {
   size_t max_apply_bytes = 64u << 20;  // committed entry bytes per ready (at least one entry)
   size_t max_pending_reads = 4096;     // read_index requests awaiting confirmation on a leader
   int snapshot_retry_ticks = 50;       // a snapshot not acknowledged within this many ticks is re-sent
-  // The index the application's state machine has applied (restored from its snapshot and
-  // replayed); committed entries after it are handed out again on restart.
-  log_index applied;
+  // The last offset the application's state machine has applied (restored from its snapshot and
+  // replayed; the last offset of an entry); committed entries after it are handed out again on
+  // restart. Below the snapshot it means the snapshot's index.
+  log_index applied = no_index;
   uint64_t random_seed = 0;
   testing_knobs knobs;
 };
@@ -110,7 +120,8 @@ enum class role : uint8_t { follower, pre_candidate, candidate, leader };
 const char* to_string(raft::role r);
 
 struct read_state {
-  log_index index;  // serve the read once the state machine has applied this index
+  log_index index;  // serve the read once the state machine has applied this offset (for a
+                    // partition: a read that sees the high watermark index + 1)
   uint64_t request_id = 0;
   friend bool operator==(const read_state&, const read_state&) = default;
 };
@@ -127,8 +138,8 @@ struct ready {
 
 // What a leader knows about one member (for tests, metrics and the admin API).
 struct peer_status {
-  log_index match;
-  log_index next;
+  log_index match;  // the last offset known to match (an entry end)
+  log_index next;   // the next offset to send
   progress_state state = progress_state::probe;
   bool learner = false;
   bool recent_active = false;
@@ -147,10 +158,16 @@ class node {
   // A message from another member. invalid_message for one that breaks the protocol's shape.
   result<void> step(message m);
 
-  // Appends entries (leader only); returns the index of the last one. The entries are committed
-  // when they appear in a ready's committed_entries (or a read of commit_index() reaches them).
-  result<log_index> propose(std::span<const raft::payload> payloads);
-  // Proposes a single-server membership change (leader only); returns the config entry's index.
+  // Appends one entry per proposal, each covering proposal::width offsets (leader only); returns
+  // the offsets they occupy: the first entry's index (a batch's base offset) up to the last
+  // entry's last offset. They are committed when they appear in a ready's committed_entries, i.e.
+  // once commit_index() >= range.last. errc::empty_proposal without proposals, invalid_width for a
+  // width of 0 or above max_entry_width or one that would run past the largest offset.
+  result<index_range> propose(std::span<const proposal> proposals);
+  // The same with width 1 for every payload (the controller's group 0 and tests).
+  result<index_range> propose(std::span<const raft::payload> payloads);
+  // Proposes a single-server membership change (leader only); returns the config entry's index
+  // (its width is 1).
   result<log_index> propose_config_change(const config_change& change);
   // Hands leadership to a voter: proposals are refused while the target catches up; then it is
   // told to campaign at once. Abandoned after an election timeout.
@@ -176,11 +193,13 @@ class node {
   raft::term term() const { return term_; }
   node_id leader() const { return leader_; }
   node_id vote() const { return vote_; }
-  log_index commit_index() const { return log_.committed(); }
+  log_index commit_index() const { return log_.committed(); }  // high watermark - 1
   log_index applied_index() const { return log_.applied(); }
-  log_index first_index() const { return log_.first_index(); }
-  log_index last_index() const { return log_.last_index(); }
+  log_index first_index() const { return log_.first_index(); }  // the first entry's first offset
+  log_index last_index() const { return log_.last_index(); }    // the last entry's last offset
+  // The term of the entry covering offset i.
   result<raft::term> log_term(log_index i) const { return log_.term_at(i); }
+  // The entries covering offsets [lo, hi) (the first may start before lo; see log_storage).
   result<std::vector<entry>> log_entries(log_index lo, log_index hi, size_t max_bytes) const {
     return log_.entries(lo, hi, max_bytes);
   }
@@ -273,7 +292,7 @@ class node {
   std::map<node_id, progress> progress_;  // leader: every member, itself included
   std::map<node_id, bool> votes_;         // (pre-)candidate: who granted (true) or refused
   node_id transfer_target_;
-  size_t uncommitted_bytes_ = 0;
+  size_t uncommitted_bytes_ = 0;  // payload bytes proposed (this leadership) and not yet applied
 
   uint64_t read_seq_ = 0;
   std::deque<pending_read> pending_reads_;           // seq order

@@ -22,7 +22,7 @@ result<void> node::read_index(uint64_t request_id) {
     if (committed_in_current_term()) {
       start_read(request_id, cfg_.id);
     } else {
-      reads_awaiting_commit_.push_back(pending_read{0, log_index{0}, request_id, cfg_.id});
+      reads_awaiting_commit_.push_back(pending_read{0, no_index, request_id, cfg_.id});
     }
     return {};
   }

@@ -8,22 +8,36 @@ namespace tributary::cluster::raft {
 
 // --- requests ------------------------------------------------------------------------------------
 
-result<log_index> node::propose(std::span<const raft::payload> payloads) {
+result<index_range> node::propose(std::span<const proposal> proposals) {
   if (role_ != raft::role::leader) return fail(errc::not_leader);
   if (transfer_target_ != no_node) return fail(errc::transfer_in_progress);
-  if (payloads.empty()) return fail(errc::empty_proposal);
+  if (proposals.empty()) return fail(errc::empty_proposal);
+  // All or nothing: check every width (and that the offsets do not run out) before appending.
+  const log_index first = next_index(log_.last_index());
+  log_index at = first;
   size_t bytes = 0;
-  for (const raft::payload& p : payloads) bytes += p.size();
+  for (const proposal& p : proposals) {
+    if (!valid_width(at, p.width)) return fail(errc::invalid_width);
+    at = log_index{at.value + static_cast<int64_t>(p.width)};
+    bytes += p.data.size();
+  }
   if (cfg_.max_uncommitted_bytes > 0 && uncommitted_bytes_ > 0 &&
       uncommitted_bytes_ + bytes > cfg_.max_uncommitted_bytes) {
     return fail(errc::too_many_uncommitted_bytes);
   }
   uncommitted_bytes_ += bytes;
-  for (const raft::payload& p : payloads) {
-    log_.append(entry{term_, next_index(log_.last_index()), entry_type::normal, p});
+  for (const proposal& p : proposals) {
+    log_.append(entry{term_, next_index(log_.last_index()), entry_type::normal, p.data, p.width});
   }
   broadcast_append(false);
-  return log_.last_index();
+  return index_range{first, log_.last_index()};
+}
+
+result<index_range> node::propose(std::span<const raft::payload> payloads) {
+  std::vector<proposal> ps;
+  ps.reserve(payloads.size());
+  for (const raft::payload& p : payloads) ps.push_back(proposal{p, 1});
+  return propose(std::span<const proposal>(ps));
 }
 
 result<log_index> node::propose_config_change(const config_change& change) {
@@ -69,7 +83,7 @@ void node::report_snapshot(node_id to, bool delivered) {
   auto it = progress_.find(to);
   if (it == progress_.end() || it->second.state != progress_state::snapshot) return;
   progress& pr = it->second;
-  if (!delivered) pr.pending_snapshot = log_index{0};
+  if (!delivered) pr.pending_snapshot = no_index;
   // Either way, probe: a delivered snapshot is acknowledged by an append response.
   pr.become_probe();
   if (delivered) pr.probe_sent = true;
@@ -133,15 +147,16 @@ bool node::committed_in_current_term() const {
   return t && *t == term_;
 }
 
-// Commits the highest index a majority of voters hold durably, if it is of the current term
-// (§5.4.2: entries of earlier terms are committed only indirectly).
+// Commits the highest offset a majority of voters hold durably, if it is of the current term
+// (§5.4.2: entries of earlier terms are committed only indirectly). Every match is the last offset
+// of an entry, so the commit index is too.
 bool node::maybe_commit() {
   const raft::membership& m = membership();
   std::vector<log_index>& matches = match_scratch_;  // reused: no allocation per answer
   matches.clear();
   for (node_id v : m.voters) {
     auto it = progress_.find(v);
-    matches.push_back(it == progress_.end() ? log_index{0} : it->second.match);
+    matches.push_back(it == progress_.end() ? no_index : it->second.match);
   }
   if (matches.empty()) return false;
   std::sort(matches.begin(), matches.end(), std::greater<>());
@@ -161,11 +176,19 @@ bool node::send_append(node_id to, bool send_if_empty) {
   progress& pr = progress_.at(to);
   if (pr.paused()) return false;
   TRIB_ASSERT(pr.next <= next_index(log_.last_index()), "a member cannot be ahead of the leader's log");
+  auto ents = log_.entries(pr.next, next_index(log_.last_index()), cfg_.max_append_bytes);
+  if (!ents) return send_snapshot(to, pr);
+  if (!ents->empty() && ents->front().index != pr.next) {
+    // A backtracking probe points inside one of our entries (a member's hint names an offset of
+    // its own log, and progress::decrease_to steps back to the last offset of the entry before the
+    // rejected append): send that whole entry, from its first offset.
+    TRIB_ASSERT(pr.state == progress_state::probe && ents->front().index < pr.next,
+                "only a probe may start inside an entry");
+    pr.next = ents->front().index;
+  }
   log_index prev = prev_index(pr.next);
   auto prev_term = log_.term_at(prev);
   if (!prev_term) return send_snapshot(to, pr);
-  auto ents = log_.entries(pr.next, next_index(log_.last_index()), cfg_.max_append_bytes);
-  if (!ents) return send_snapshot(to, pr);
   if (ents->empty() && !send_if_empty) return false;
   message m;
   m.type = message_type::append;
@@ -174,7 +197,7 @@ bool node::send_append(node_id to, bool send_if_empty) {
   m.log_term = *prev_term;
   m.commit = log_.committed();
   if (!ents->empty()) {
-    pr.sent_entries(ents->back().index);
+    pr.sent_entries(ents->back().last());
   } else if (pr.state == progress_state::probe) {
     pr.probe_sent = true;
   }
@@ -236,9 +259,10 @@ void node::handle_append_response(const message& m) {
   pr.recent_active = true;
 
   if (m.reject) {
-    // Backtrack by term: the follower named its last entry whose term is <= the probe's
-    // (reject_hint, log_term). The last index where our log has a term <= that term is the next
-    // candidate for a match; one round trip per term instead of per entry.
+    // Backtrack by term: the follower named its last offset whose term is <= the probe's
+    // (reject_hint, log_term). The last offset where our log has a term <= that term is the next
+    // candidate for a match; one round trip per term instead of per entry. The probe may land
+    // inside one of our entries; send_append then starts from that entry's first offset.
     log_index probe = m.reject_hint;
     if (m.log_term > raft::term{0}) probe = log_.find_conflict_by_term(m.reject_hint, m.log_term).first;
     if (pr.decrease_to(m.index, probe)) {
@@ -312,15 +336,16 @@ void node::handle_append(message& m) {
     send(std::move(resp));
     return;
   }
-  log_index last_new{m.index.value + static_cast<int64_t>(m.entries.size())};
-  if (auto conflict = log_.find_conflict(m.entries)) {
-    size_t skip = static_cast<size_t>(conflict->value - m.index.value - 1);
-    append_entries(std::span<const entry>(m.entries).subspan(skip));
-  }
+  // The leader's entry ending at m.index is ours (same offset, same term): every position from
+  // here on is an entry boundary in both logs, and so is where a conflicting suffix is cut.
+  log_index last_new = m.entries.empty() ? m.index : m.entries.back().last();
+  size_t conflict = log_.find_conflict(m.entries);
+  if (conflict < m.entries.size()) append_entries(std::span<const entry>(m.entries).subspan(conflict));
   // Entries past last_new are not known to match the leader's, so commit no further.
   log_.commit_to(std::min(m.commit, last_new));
   on_commit_advanced();
   resp.index = last_new;
+  if (cfg_.knobs.ack_entry_start && !m.entries.empty()) resp.index = m.entries.back().index;  // planted bug
   send(std::move(resp));
 }
 

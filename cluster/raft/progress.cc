@@ -39,6 +39,8 @@ bool progress::decrease_to(log_index rejected, log_index probe_hint) {
   }
   // In probe (and snapshot) state only the answer to the append just sent counts.
   if (prev_index(next) != rejected) return false;
+  // At least one entry back: `rejected` is the last offset of the entry before the rejected append,
+  // and sending from inside that entry sends all of it (node::send_append).
   next = std::max(std::min(rejected, next_index(probe_hint)), next_index(match));
   probe_sent = false;
   return true;
@@ -68,7 +70,7 @@ void progress::become_probe() {
   state = progress_state::probe;
   next = next_index(from);
   probe_sent = false;
-  pending_snapshot = log_index{0};
+  pending_snapshot = no_index;
   inflight.reset();
 }
 
@@ -76,7 +78,7 @@ void progress::become_replicate() {
   state = progress_state::replicate;
   next = next_index(match);
   probe_sent = false;
-  pending_snapshot = log_index{0};
+  pending_snapshot = no_index;
   inflight.reset();
 }
 

@@ -6,9 +6,18 @@
 //   storage:   [first_index ........ unstable_offset-1]          (durable, read on demand)
 //   unstable:                       [unstable_offset ... last_index]  (in memory until advance())
 //
-// Everything below unstable_offset is in storage and identical to what the core believes; storage
-// may briefly hold stale entries at and above unstable_offset (an overwritten suffix the caller has
-// not yet truncated), which are never read.
+// Positions are offsets and entries cover one or more of them (see types.h); unstable_offset is
+// always the first offset of an entry (or last_index + 1). Everything below unstable_offset is in
+// storage and identical to what the core believes; storage may briefly hold stale entries at and
+// above unstable_offset (an overwritten suffix the caller has not yet truncated), which are never
+// read.
+//
+// Entry boundaries. Two logs that hold an entry of the same term covering the same offset hold the
+// same entry: a term has one leader, which puts each of its entries at one place in its log and
+// never rewrites its own log, and every other copy descends from that one. So comparing terms at
+// an offset (term_at, matches) is comparing entries, and positions that a leader and a follower
+// agree on are entry boundaries in both logs. Raft logs also never decrease in term, which is what
+// lets find_conflict_by_term binary-search.
 #include <deque>
 #include <optional>
 #include <span>
@@ -24,27 +33,40 @@ class raft_log {
   raft_log(const log_storage& storage, log_index committed, log_index applied);
 
   log_index first_index() const;
+  // The last offset of the last entry.
   log_index last_index() const {
-    return log_index{unstable_offset_.value + static_cast<int64_t>(unstable_.size()) - 1};
+    return unstable_.empty() ? prev_index(unstable_offset_) : unstable_.back().last();
   }
   raft::term last_term() const;
-  // errc::compacted below first_index() - 1, errc::unavailable above last_index().
+  // The term of the entry covering offset i. errc::compacted below first_index() - 1,
+  // errc::unavailable above last_index().
   result<raft::term> term_at(log_index i) const;
+  // Whether our entry covering offset i has term t (then it is the entry the sender means).
   bool matches(log_index i, raft::term t) const;
   // Whether a log ending at (last, last_term) is at least as up to date as this one (§5.4.1).
+  // Equal last terms mean both end in entries of one leader's log, so the higher last offset holds
+  // more of them.
   bool is_up_to_date(log_index last, raft::term last_term) const;
+  // The entries covering [lo, hi) (see log_storage::entries: the first covers lo and may start
+  // before it).
   result<std::vector<entry>> entries(log_index lo, log_index hi, size_t max_bytes) const;
 
-  // The index of the first entry of `ents` whose term differs from ours or that we do not hold;
-  // nullopt when we already hold them all.
-  std::optional<log_index> find_conflict(std::span<const entry> ents) const;
-  // The last index <= i whose term is <= t (the fast-backtracking probe of the Raft thesis §3.5
-  // optimisation, by term), with that term; stops at the log start.
+  // The position in `ents` (contiguous, from a leader) of the first entry we do not hold: its term
+  // differs from ours at its first offset, or we have nothing there. ents.size() when we hold
+  // them all.
+  size_t find_conflict(std::span<const entry> ents) const;
+  // The last offset <= i whose term is <= t, with that term: the fast-backtracking probe of the
+  // Raft thesis (§3.5, by term). Found by binary search, so it costs O(log n) term lookups. Unless
+  // it is min(i, last_index()) itself, the answer is the last offset of an entry (the term
+  // changes right after it). Below the log start the term is unknown: (first_index() - 2, 0) then
+  // means "somewhere before the log start", which sends a leader to its snapshot.
   std::pair<log_index, raft::term> find_conflict_by_term(log_index i, raft::term t) const;
-  // Appends contiguous entries; the first may overwrite an uncommitted suffix.
+  // Appends contiguous entries; the first may overwrite an uncommitted suffix, from an entry's
+  // first offset.
   void append(std::span<const entry> ents);
   void append(entry e);
 
+  // The commit and applied indexes are always the last offset of an entry.
   log_index committed() const { return committed_; }
   void commit_to(log_index i);
   log_index applied() const { return applied_; }
@@ -62,16 +84,15 @@ class raft_log {
   // The caller persisted these (handed out earlier): drop the unstable prefix that still matches.
   void stable_to(std::span<const entry> persisted);
   void stable_snapshot_to(log_index i);
-  // The last index known durable and still part of this log.
+  // The last offset known durable and still part of this log.
   log_index durable_last_index() const { return prev_index(unstable_offset_); }
   bool has_entries_to_apply() const { return !pending_snapshot_ && applied_ < committed_; }
   result<std::vector<entry>> entries_to_apply(size_t max_bytes) const;
 
  private:
   size_t unsent_count() const { return unstable_.size() - unstable_sent_; }
-  const entry& unstable_at(log_index i) const {
-    return unstable_[static_cast<size_t>(i.value - unstable_offset_.value)];
-  }
+  // The position in unstable_ of the entry covering offset i (unstable_offset_ <= i <= last).
+  size_t unstable_position(log_index i) const;
 
   const log_storage& storage_;
   std::optional<raft::snapshot> pending_snapshot_;

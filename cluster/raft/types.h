@@ -2,10 +2,13 @@
 // The vocabulary of the Raft core: terms, log indexes, node ids, log entries, membership and
 // snapshots. Everything here is a plain value; nothing does I/O.
 //
-// A log index is the Kafka offset of a batch: for a partition group every entry's payload is one
-// Kafka RecordBatch whose base offset is the entry's index and whose partitionLeaderEpoch is the
-// entry's term, so the partition's segment log is the Raft log. The core never looks inside a
-// payload.
+// A log index is a Kafka offset. For a partition group every entry's payload is one Kafka
+// RecordBatch: the entry's index is the batch's base offset, its width the number of offsets the
+// batch covers (lastOffsetDelta + 1) and its term the batch's partitionLeaderEpoch, so the
+// partition's segment log is the Raft log. An entry is named by its FIRST offset and covers
+// [index, index + width - 1]; the next entry starts at index + width. Every position the core
+// keeps (match, commit, applied, snapshot, read index) is the LAST offset of an entry. The core
+// never looks inside a payload.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +28,14 @@ using node_id = strong<uint64_t, struct node_id_tag>;
 
 // node_id{0} means "nobody" (no vote cast, no leader known). Real nodes have ids >= 1.
 inline constexpr node_id no_node{0};
+
+// The position before offset 0: the last index of an empty log that starts at offset 0 (a new
+// group's bootstrap snapshot), and "nothing" for a position such as a member's match. A last
+// offset L means a Kafka log end offset (or high watermark) of L + 1: no_index means 0.
+inline constexpr log_index no_index{-1};
+
+// A Kafka batch spans at most 2^31 offsets (lastOffsetDelta is an int32).
+inline constexpr uint32_t max_entry_width = uint32_t{1} << 31;
 
 inline constexpr log_index next_index(log_index i) { return log_index{i.value + 1}; }
 inline constexpr log_index prev_index(log_index i) { return log_index{i.value - 1}; }
@@ -62,11 +73,25 @@ enum class entry_type : uint8_t {
   no_op = 2,   // appended by every new leader so that it can commit entries of earlier terms
 };
 
+// Whether an entry of `width` offsets can start at `first`: 1 <= width <= max_entry_width, and the
+// offset after its last one (a Kafka log end offset or high watermark) is still an int64, so the
+// largest usable offset is INT64_MAX - 1.
+inline constexpr bool valid_width(log_index first, uint64_t width) {
+  return width >= 1 && width <= max_entry_width && first.value <= INT64_MAX - static_cast<int64_t>(width);
+}
+
 struct entry {
   raft::term term;
-  log_index index;
+  log_index index;  // the first offset the entry covers (a batch's base offset)
   entry_type type = entry_type::normal;
   raft::payload data;
+  // How many offsets the entry covers (a batch's record count; at least 1). Entries the core makes
+  // itself (no-ops, config changes) have width 1.
+  uint32_t width = 1;
+
+  // The last offset the entry covers; the next entry starts right after it.
+  log_index last() const { return log_index{index.value + static_cast<int64_t>(width) - 1}; }
+  bool covers(log_index i) const { return index <= i && i <= last(); }
 
   // What an entry costs against byte limits: the payload plus a fixed allowance for the header.
   static constexpr size_t header_bytes = 32;
@@ -75,11 +100,25 @@ struct entry {
   friend bool operator==(const entry&, const entry&) = default;
 };
 
+// What node::propose() takes: one application payload (for a partition: one RecordBatch) and the
+// number of offsets it covers (the batch's record count).
+struct proposal {
+  raft::payload data;
+  uint32_t width = 1;
+};
+
+// The offsets some entries occupy: the first entry's index and the last entry's last offset.
+struct index_range {
+  log_index first;
+  log_index last;
+  friend bool operator==(const index_range&, const index_range&) = default;
+};
+
 // The state that must be on disk before any message that depends on it is sent (see node.h).
 struct hard_state {
   raft::term term;
-  node_id vote = no_node;  // whom this node voted for in `term`
-  log_index commit;        // an optimisation only: commit can always be learned again
+  node_id vote = no_node;       // whom this node voted for in `term`
+  log_index commit = no_index;  // an optimisation only: commit can always be learned again
 
   friend bool operator==(const hard_state&, const hard_state&) = default;
 };
@@ -122,9 +161,9 @@ std::vector<uint8_t> encode_membership(const membership& m);
 result<membership> decode_membership(std::span<const uint8_t> bytes);
 
 struct snapshot_metadata {
-  log_index index;    // the last entry the snapshot covers
-  raft::term term;    // that entry's term
-  membership config;  // the configuration in force at `index`
+  log_index index = no_index;  // the last offset the snapshot covers (the end of an entry)
+  raft::term term;             // that entry's term
+  membership config;           // the configuration in force at `index`
 
   friend bool operator==(const snapshot_metadata&, const snapshot_metadata&) = default;
 };

@@ -1,9 +1,12 @@
 // raft_bench: the pure CPU cost of the Raft core. Three nodes over memory_storage in one thread, no
-// faults, messages delivered at once: how many 1 KiB entries commit per second, and how many heap
-// allocations the leader makes per committed entry. It prints figures and asserts nothing about
-// time (STYLE.md §6).
+// faults, messages delivered at once: how many 1 KiB entries commit per second, how many offsets
+// that is (an entry of width 16 models a Kafka batch of 16 records, which covers 16 offsets), and
+// how many heap allocations the leader makes per committed entry. It prints figures and asserts
+// nothing about time (STYLE.md §6).
 //
-//   raft_bench [--entries N] [--batch B] [--payload-bytes P]
+//   raft_bench [--entries N] [--batch B] [--width W] [--payload-bytes P]
+//
+// --batch is how many entries one propose() call carries; --width how many offsets each covers.
 //
 // Allocations are counted by a global operator new, switched on only while the leader's code runs:
 // its core (propose, step, ready, advance) and, separately, its storage writes. The payloads
@@ -62,10 +65,12 @@ struct bench_node {
   std::unique_ptr<raft::memory_storage> storage;
   std::unique_ptr<raft::node> node;
   int64_t applied_entries = 0;
+  int64_t applied_offsets = 0;
 };
 
 struct figures {
   int64_t committed = 0;
+  int64_t offsets = 0;
   double seconds = 0;
   uint64_t leader_core_allocs = 0;
   uint64_t leader_storage_allocs = 0;
@@ -74,7 +79,8 @@ struct figures {
 
 class bench {
  public:
-  explicit bench(size_t batch, size_t payload_bytes) : batch_(batch), payload_bytes_(payload_bytes) {
+  explicit bench(size_t batch, uint32_t width, size_t payload_bytes)
+      : batch_(batch), width_(width), payload_bytes_(payload_bytes) {
     raft::membership m;
     m.voters = {node_id{1}, node_id{2}, node_id{3}};
     for (uint64_t id = 1; id <= 3; ++id) {
@@ -97,16 +103,18 @@ class bench {
     figures f;
     bench_node& leader = nodes_[0];
     int64_t base = leader.applied_entries;
+    int64_t base_offsets = leader.applied_offsets;
     const int64_t window = 4096;  // entries proposed but not yet applied by the leader
     int64_t proposed = 0;
-    std::vector<raft::payload> ps;
+    std::vector<raft::proposal> ps;
     auto started = std::chrono::steady_clock::now();
     // Each round proposes or delivers something, so the round count is bounded by the work.
     for (int64_t round = 0; round < entries * 16 + 1000 && leader.applied_entries - base < entries; ++round) {
       if (proposed < entries && proposed - (leader.applied_entries - base) < window) {
         ps.clear();
         for (size_t i = 0; i < batch_ && proposed < entries; ++i, ++proposed) {
-          ps.emplace_back(std::vector<uint8_t>(payload_bytes_, static_cast<uint8_t>(proposed)));
+          ps.push_back(raft::proposal{
+              raft::payload(std::vector<uint8_t>(payload_bytes_, static_cast<uint8_t>(proposed))), width_});
         }
         auto r = [&] {
           counting_scope c(f.leader_core_allocs);
@@ -122,6 +130,7 @@ class bench {
     }
     f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     f.committed = leader.applied_entries - base;
+    f.offsets = leader.applied_offsets - base_offsets;
     // Not timed: let the followers finish and check that everyone applied the same entries.
     settle();
     for (const bench_node& b : nodes_) {
@@ -174,9 +183,11 @@ class bench {
       for (auto& m : rd.early_messages) queue_.push_back(std::move(m));
       for (auto& m : rd.messages) queue_.push_back(std::move(m));
       for (const raft::entry& e : rd.committed_entries) {
-        if (e.type == raft::entry_type::normal) ++b.applied_entries;
+        if (e.type != raft::entry_type::normal) continue;
+        ++b.applied_entries;
+        b.applied_offsets += e.width;
       }
-      log_index applied = rd.committed_entries.empty() ? log_index{0} : rd.committed_entries.back().index;
+      log_index applied = rd.committed_entries.empty() ? raft::no_index : rd.committed_entries.back().last();
       {
         uint64_t scratch = 0;
         counting_scope c(leader ? f.leader_core_allocs : scratch);
@@ -184,7 +195,8 @@ class bench {
       }
       // Keep memory flat: snapshot and drop the applied prefix now and then (not counted: the
       // state machine's business).
-      if (applied.value > 0 && applied.value - b.storage->snapshot_meta().index.value > 20000) {
+      if (applied != raft::no_index &&
+          applied.value - b.storage->snapshot_meta().index.value > 20000 * static_cast<int64_t>(width_)) {
         (void)b.storage->create_snapshot(applied, b.node->membership(), {});
         (void)b.storage->compact(applied);
       }
@@ -203,6 +215,7 @@ class bench {
   }
 
   size_t batch_;
+  uint32_t width_;
   size_t payload_bytes_;
   std::array<bench_node, 3> nodes_;
   std::deque<raft::message> queue_;
@@ -215,32 +228,47 @@ int64_t flag(int argc, char** argv, std::string_view name, int64_t fallback) {
   return fallback;
 }
 
+// One configuration: prints one line; false if not every entry committed.
+bool run_one(int64_t entries, size_t batch, uint32_t width, int64_t payload) {
+  bench b(batch, width, static_cast<size_t>(payload));
+  figures f = b.run(entries);
+  if (f.committed < entries) {
+    std::fprintf(stderr, "raft_bench: only %lld of %lld entries committed\n",
+                 static_cast<long long>(f.committed), static_cast<long long>(entries));
+    return false;
+  }
+  double n = static_cast<double>(f.committed);
+  double per_s = n / f.seconds;
+  std::printf("%6zu %6u %12.0f %14.0f %9.1f %10.0f %20.2f %22.2f %18.3f\n", batch, width, per_s,
+              static_cast<double>(f.offsets) / f.seconds,
+              per_s * static_cast<double>(payload) / (1024.0 * 1024.0), 1e9 * f.seconds / n,
+              static_cast<double>(f.leader_core_allocs) / n,
+              static_cast<double>(f.leader_core_allocs + f.leader_storage_allocs) / n,
+              static_cast<double>(f.leader_messages) / n);
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int64_t entries = flag(argc, argv, "--entries", 200000);
   int64_t payload = flag(argc, argv, "--payload-bytes", 1024);
   int64_t only_batch = flag(argc, argv, "--batch", 0);
+  int64_t only_width = flag(argc, argv, "--width", 0);
+  if (only_width < 0 || only_width > int64_t{raft::max_entry_width}) {
+    std::fprintf(stderr, "raft_bench: --width wants 1..%u\n", raft::max_entry_width);
+    return 2;
+  }
   std::printf("raft_bench: 3 nodes, memory storage, one thread, %lld-byte entries, %lld entries per run\n",
               static_cast<long long>(payload), static_cast<long long>(entries));
-  std::printf("%8s %14s %10s %12s %22s %22s %16s\n", "batch", "entries/s", "MiB/s", "ns/entry",
-              "leader allocs/entry", "+storage allocs/entry", "leader msgs/entry");
-  for (int64_t batch : {int64_t{1}, int64_t{16}, int64_t{256}}) {
-    if (only_batch && batch != only_batch) continue;
-    bench b(static_cast<size_t>(batch), static_cast<size_t>(payload));
-    figures f = b.run(entries);
-    if (f.committed < entries) {
-      std::fprintf(stderr, "raft_bench: only %lld of %lld entries committed\n",
-                   static_cast<long long>(f.committed), static_cast<long long>(entries));
-      return 1;
+  std::printf("%6s %6s %12s %14s %9s %10s %20s %22s %18s\n", "batch", "width", "entries/s", "offsets/s",
+              "MiB/s", "ns/entry", "leader allocs/entry", "+storage allocs/entry", "leader msgs/entry");
+  std::vector<int64_t> widths = only_width ? std::vector<int64_t>{only_width} : std::vector<int64_t>{1, 16};
+  for (int64_t width : widths) {
+    for (int64_t batch : {int64_t{1}, int64_t{16}, int64_t{256}}) {
+      if (only_batch && batch != only_batch) continue;
+      if (!run_one(entries, static_cast<size_t>(batch), static_cast<uint32_t>(width), payload)) return 1;
     }
-    double per_s = static_cast<double>(f.committed) / f.seconds;
-    double n = static_cast<double>(f.committed);
-    std::printf("%8lld %14.0f %10.1f %12.0f %22.2f %22.2f %16.3f\n", static_cast<long long>(batch), per_s,
-                per_s * static_cast<double>(payload) / (1024.0 * 1024.0), 1e9 * f.seconds / n,
-                static_cast<double>(f.leader_core_allocs) / n,
-                static_cast<double>(f.leader_core_allocs + f.leader_storage_allocs) / n,
-                static_cast<double>(f.leader_messages) / n);
   }
   return 0;
 }

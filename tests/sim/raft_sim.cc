@@ -57,11 +57,13 @@ uint64_t hash_bytes(std::span<const uint8_t> b) {
 }
 
 uint64_t entry_hash(const raft::entry& e) {
-  return mix(mix(static_cast<uint64_t>(e.term.value), static_cast<uint64_t>(e.type)),
+  return mix(mix(mix(static_cast<uint64_t>(e.term.value), static_cast<uint64_t>(e.type)), e.width),
              hash_bytes(e.data.bytes()));
 }
 
-// The hash of a log prefix: chain(i) = mix(chain(i - 1), entry_hash(entry i)), chain(0) = 0.
+// The hash of a log prefix, entry by entry: chain(e) = mix(chain(entry before e), entry_hash(e)),
+// and 0 before the group's first offset. Widths are in entry_hash, so equal chains mean the same
+// entries at the same offsets.
 uint64_t chain_next(uint64_t prev, const raft::entry& e) { return mix(prev, entry_hash(e)); }
 
 std::vector<uint8_t> encode_u64s(std::initializer_list<uint64_t> vs) {
@@ -125,7 +127,7 @@ msg_summary summarize(const raft::message& m) {
   s.commit = m.commit.value;
   s.hint = m.reject_hint.value;
   s.n = static_cast<int64_t>(m.entries.size());
-  s.last = m.entries.empty() ? 0 : m.entries.back().index.value;
+  s.last = m.entries.empty() ? 0 : m.entries.back().last().value;
   if (m.snapshot) s.last = m.snapshot->metadata.index.value;
   s.context = m.context;
   return s;
@@ -230,8 +232,10 @@ struct link_params {
 struct sim_node {
   int id = 0;
   std::unique_ptr<raft::memory_storage> disk;  // what survives a crash: only what was fsynced
-  std::vector<uint64_t> disk_chain;            // chain hash of the disk's log at each index
-  std::unique_ptr<raft::node> raft;            // null while down
+  // The chain hash of the disk's log at each entry end (the last offset of an entry, or of the
+  // snapshot). An append must start right after one of them.
+  std::map<int64_t, uint64_t> disk_chain;
+  std::unique_ptr<raft::node> raft;  // null while down
   uint64_t incarnation = 0;
   std::optional<raft::ready> in_flight;  // handed out, fsync pending
   int64_t tick_us = 10000;
@@ -242,16 +246,18 @@ struct sim_node {
   // What the checkers saw last, to notice transitions.
   raft::role seen_role = raft::role::follower;
   raft::term seen_term;
+  log_index seen_commit = raft::no_index;
 
   bool up() const { return raft != nullptr; }
 };
 
+// An entry some node applied (so it is committed), keyed by its first offset.
 struct committed_rec {
-  bool known = false;
+  int64_t last = 0;  // its last offset
   int64_t term = 0;
   uint64_t hash = 0;
   uint64_t chain = 0;
-  int node = 0;
+  int node = 0;  // the first node that applied it
 };
 
 class world;
@@ -287,7 +293,12 @@ class world {
   void pump(sim_node& n);
   void on_fsync(sim_node& n);
   void write_to_disk(sim_node& n, const raft::ready& rd, size_t max_items);
-  void record_disk_entry(sim_node& n, log_index i, raft::term t, uint64_t chain);
+  void record_disk_entry(sim_node& n, log_index last, raft::term t, uint64_t chain);
+  void record_entry_shape(sim_node& n, const raft::entry& e);
+  using committed_entry = std::pair<const int64_t, committed_rec>;  // first offset, record
+  const committed_entry* committed_covering(int64_t offset) const;
+  void check_commit_at_entry_end(sim_node& n);
+  uint32_t next_width();
   void apply(sim_node& n, const raft::ready& rd);
   void send(const raft::message& m);
   void deliver(event& e);
@@ -336,6 +347,8 @@ class world {
 
   // Per-seed parameters.
   raft::membership bootstrap_;
+  int64_t origin_ = 0;  // the offset of the group's first entry
+  int width_mode_ = 0;  // proposal widths: 0 all 1, 1 uniform 1..8, 2 mostly small, some up to 500
   bool pre_vote_ = true, check_quorum_ = true;
   size_t max_append_bytes_ = 0, max_inflight_ = 0, max_uncommitted_bytes_ = 0;
   int64_t chaos_every_us_ = 0, client_every_us_ = 0, fsync_max_us_ = 0;
@@ -346,7 +359,7 @@ class world {
 
   bool healing_ = false;
   int64_t heal_start_us_ = 0;
-  int64_t heal_commit_index_ = 0;
+  int64_t heal_commit_index_ = 0;  // the last offset of the first entry committed after the heal
   int64_t heal_commit_at_us_ = -1;
   uint64_t next_proposal_ = 0;
   uint64_t next_read_ = 0;
@@ -355,9 +368,14 @@ class world {
   // Checker state.
   std::map<int64_t, int> leader_of_term_;
   std::map<std::pair<uint64_t, int64_t>, uint64_t> vote_of_;  // (voter, term) -> candidate
-  std::map<std::pair<int64_t, int64_t>, uint64_t> chain_at_;  // (index, term) -> chain, every disk
-  std::vector<committed_rec> committed_;                      // by index
-  int64_t max_committed_ = 0;
+  // (last offset, term) of an entry or snapshot end -> the chain of the log up to it, every disk.
+  std::map<std::pair<int64_t, int64_t>, uint64_t> chain_at_;
+  // (term, first offset) -> last offset of every entry written to any disk: entries of one term
+  // never overlap unless they are the same entry.
+  std::map<std::pair<int64_t, int64_t>, int64_t> entry_shape_;
+  std::map<int64_t, committed_rec> committed_;  // by first offset: a tiling of the committed log
+  std::map<int64_t, int64_t> leader_commit_;    // term -> the highest commit index its leader had
+  int64_t max_committed_ = -1;                  // the last committed offset
 
   bool failed_ = false;
   std::string violation_;
@@ -385,6 +403,14 @@ void world::setup() {
   chaos_every_us_ = rng_.range(20, 120) * 1000;
   client_every_us_ = rng_.range(2, 20) * 1000;
   fsync_max_us_ = rng_.chance(0.5) ? 3000 : 20000;  // a fast or a slow disk
+  // Entries span several offsets (Kafka batches of several records) in most seeds.
+  int64_t widths = rng_.range(0, 19);
+  width_mode_ = widths < 3 ? 0 : widths < 15 ? 1 : 2;
+  // Usually the group's log starts at offset 0; sometimes far above (a partition whose log start
+  // moved on; offsets beyond 32 bits). A node that joins later starts at 0 all the same and needs
+  // the leader's snapshot.
+  origin_ = rng_.chance(0.8) ? 0 : rng_.range(1, int64_t{1} << 40);
+  max_committed_ = origin_ - 1;
 
   // The initial configuration: usually everyone votes; sometimes one node is a learner or is not
   // a member yet (it starts with an empty membership and must be added).
@@ -413,8 +439,9 @@ void world::setup() {
     sim_node& node = nodes_[static_cast<size_t>(id)];
     node.id = id;
     bool member = bootstrap_.contains(node_id{static_cast<uint64_t>(id)});
-    node.disk = std::make_unique<raft::memory_storage>(member ? bootstrap_ : raft::membership{});
-    node.disk_chain.assign(1, 0);
+    log_index first{member ? origin_ : 0};
+    node.disk = std::make_unique<raft::memory_storage>(member ? bootstrap_ : raft::membership{}, first);
+    node.disk_chain[first.value - 1] = 0;
     start_node(node);
   }
   schedule(chaos_every_us_, event{.kind = ev::chaos});
@@ -423,9 +450,13 @@ void world::setup() {
   r.kind = tk::phase;
   r.text = fmt::format(
       "seed {} nodes={} config: {} pre_vote={} check_quorum={} max_append={} max_inflight={} "
-      "max_uncommitted={}",
+      "max_uncommitted={} widths={} first_offset={}",
       seed_, n, raft::to_string(bootstrap_), pre_vote_, check_quorum_, max_append_bytes_, max_inflight_,
-      max_uncommitted_bytes_);
+      max_uncommitted_bytes_,
+      width_mode_ == 0   ? "1"
+      : width_mode_ == 1 ? "1..8"
+                         : "1..500",
+      origin_);
   tr(std::move(r));
 }
 
@@ -510,18 +541,37 @@ void world::on_fsync(sim_node& n) {
   pump(n);
 }
 
-void world::record_disk_entry(sim_node& n, log_index i, raft::term t, uint64_t chain) {
-  size_t at = static_cast<size_t>(i.value);
-  if (n.disk_chain.size() <= at) n.disk_chain.resize(at + 1);
-  n.disk_chain[at] = chain;
-  // Log matching: the same (index, term) anywhere must mean the same log up to it.
-  auto [it, inserted] = chain_at_.try_emplace({i.value, t.value}, chain);
+void world::record_disk_entry(sim_node& n, log_index last, raft::term t, uint64_t chain) {
+  n.disk_chain[last.value] = chain;
+  // Log matching: an entry (or snapshot) ending at the same offset with the same term anywhere
+  // must mean the same log up to it.
+  auto [it, inserted] = chain_at_.try_emplace({last.value, t.value}, chain);
   if (!inserted && it->second != chain) {
     violate(
-        fmt::format("log matching: n{} wrote an entry at index {} term {} whose log differs from another "
-                    "node's entry with the same index and term",
-                    n.id, i.value, t.value));
+        fmt::format("log matching: n{} wrote an entry ending at offset {} term {} whose log differs from "
+                    "another node's entry with the same last offset and term",
+                    n.id, last.value, t.value));
   }
+}
+
+// One leader per term places each entry once: two entries of one term that share an offset are
+// the same entry, with the same first and last offsets.
+void world::record_entry_shape(sim_node& n, const raft::entry& e) {
+  const int64_t t = e.term.value, first = e.index.value, last = e.last().value;
+  auto it = entry_shape_.upper_bound({t, last});  // the first entry of term t starting after `last`
+  if (it != entry_shape_.begin()) {
+    auto before = std::prev(it);  // the last entry of term <= t starting at or before `last`
+    if (before->first.first == t && before->second >= first) {
+      if (before->first.second != first || before->second != last) {
+        violate(
+            fmt::format("entry shape: n{} wrote an entry [{}..{}] of term {} overlapping another "
+                        "node's entry [{}..{}] of the same term",
+                        n.id, first, last, t, before->first.second, before->second));
+      }
+      return;
+    }
+  }
+  entry_shape_.emplace(std::make_pair(t, first), last);
 }
 
 void world::write_to_disk(sim_node& n, const raft::ready& rd, size_t max_items) {
@@ -537,6 +587,7 @@ void world::write_to_disk(sim_node& n, const raft::ready& rd, size_t max_items) 
           fmt::format("n{}: the disk refused the snapshot at {}", n.id, rd.snapshot->metadata.index.value));
       return;
     }
+    n.disk_chain.clear();
     record_disk_entry(n, rd.snapshot->metadata.index, rd.snapshot->metadata.term,
                       decode_u64(rd.snapshot->data.bytes(), 0));
     r.text = "yes";
@@ -549,14 +600,32 @@ void world::write_to_disk(sim_node& n, const raft::ready& rd, size_t max_items) 
                           ok.error().message()));
       return;
     }
+    // Offsets are contiguous: the batch starts right after an entry end of the disk's log (the
+    // disk cut its suffix there) and each entry right after the previous one.
+    n.disk_chain.erase(n.disk_chain.lower_bound(ents.front().index.value), n.disk_chain.end());
+    auto before = n.disk_chain.find(ents.front().index.value - 1);
+    if (before == n.disk_chain.end()) {
+      violate(fmt::format("offsets: n{} appended at {}, which does not follow an entry end", n.id,
+                          ents.front().index.value));
+      return;
+    }
+    uint64_t chain = before->second;
+    log_index expect = ents.front().index;
     for (const raft::entry& e : ents) {
-      uint64_t prev = n.disk_chain[static_cast<size_t>(e.index.value - 1)];
-      record_disk_entry(n, e.index, e.term, chain_next(prev, e));
+      if (e.index != expect || e.width < 1) {
+        violate(fmt::format("offsets: n{} persisted an entry at {} (width {}) where {} was next", n.id,
+                            e.index.value, e.width, expect.value));
+        return;
+      }
+      expect = next_index(e.last());
+      chain = chain_next(chain, e);
+      record_disk_entry(n, e.last(), e.term, chain);
+      record_entry_shape(n, e);
     }
     budget -= count;
     r.a = static_cast<int64_t>(count);
     r.b = ents.front().index.value;
-    r.c = ents.back().index.value;
+    r.c = ents.back().last().value;
   }
   if (rd.hard_state && budget > 0) {
     n.disk->set_hard_state(*rd.hard_state);
@@ -572,13 +641,15 @@ void world::apply(sim_node& n, const raft::ready& rd) {
     n.app_chain = decode_u64(s.data.bytes(), 0);
     n.applied_config = s.metadata.config;
     ++stats_.snapshots_installed;
-    size_t at = static_cast<size_t>(s.metadata.index.value);
-    if (at < committed_.size() && committed_[at].known && committed_[at].chain != n.app_chain) {
-      violate(fmt::format(
-          "state machine safety: n{} installed a snapshot at {} whose state differs from what n{} "
-          "applied there",
-          n.id, at, committed_[at].node));
-      return;
+    const int64_t at = s.metadata.index.value;
+    if (const committed_entry* c = committed_covering(at)) {
+      if (c->second.last != at || c->second.chain != n.app_chain) {
+        violate(fmt::format(
+            "state machine safety: n{} installed a snapshot at {} whose state differs from what n{} "
+            "applied up to the committed entry [{}..{}]",
+            n.id, at, c->second.node, c->first, c->second.last));
+        return;
+      }
     }
   }
   if (!rd.committed_entries.empty()) {
@@ -586,16 +657,16 @@ void world::apply(sim_node& n, const raft::ready& rd) {
     r.kind = tk::apply;
     r.node = n.id;
     r.a = rd.committed_entries.front().index.value;
-    r.b = rd.committed_entries.back().index.value;
+    r.b = rd.committed_entries.back().last().value;
     tr(r);
   }
   for (const raft::entry& e : rd.committed_entries) {
-    if (e.index != next_index(n.applied)) {
-      violate(fmt::format("n{} applied index {} right after {}: applies must be gap-free", n.id,
+    if (e.index != next_index(n.applied) || e.width < 1) {
+      violate(fmt::format("n{} applied an entry at {} right after offset {}: applies must be gap-free", n.id,
                           e.index.value, n.applied.value));
       return;
     }
-    n.applied = e.index;
+    n.applied = e.last();
     n.app_chain = chain_next(n.app_chain, e);
     if (e.type == raft::entry_type::config) {
       auto m = raft::decode_membership(e.data.bytes());
@@ -605,26 +676,36 @@ void world::apply(sim_node& n, const raft::ready& rd) {
       }
       n.applied_config = *m;
     }
-    size_t at = static_cast<size_t>(e.index.value);
-    if (committed_.size() <= at) committed_.resize(at + 1);
-    committed_rec& c = committed_[at];
-    if (c.known) {
-      if (c.chain != n.app_chain) {
-        violate(
-            fmt::format("state machine safety: n{} applied at index {} an entry (term {}) that differs from "
-                        "the one n{} applied there (term {}), or follows a different history",
-                        n.id, at, e.term.value, c.node, c.term));
+    // State machine safety at entry granularity: every node applies the same entries, with the
+    // same offsets, so what all nodes applied tiles the committed offsets without overlap.
+    if (const committed_entry* c = committed_covering(e.index.value)) {
+      if (c->first != e.index.value || c->second.last != e.last().value || c->second.chain != n.app_chain) {
+        violate(fmt::format(
+            "state machine safety: n{} applied at offsets [{}..{}] an entry (term {}) that differs from the "
+            "one n{} applied at [{}..{}] (term {}), or follows a different history",
+            n.id, e.index.value, e.last().value, e.term.value, c->second.node, c->first, c->second.last,
+            c->second.term));
         return;
       }
       continue;
     }
-    c = committed_rec{true, e.term.value, entry_hash(e), n.app_chain, n.id};
-    max_committed_ = std::max(max_committed_, e.index.value);
+    auto later = committed_.upper_bound(e.index.value);
+    if (later != committed_.end() && later->first <= e.last().value) {
+      violate(
+          fmt::format("state machine safety: n{} applied [{}..{}] over the committed entry n{} applied at {}",
+                      n.id, e.index.value, e.last().value, later->second.node, later->first));
+      return;
+    }
+    committed_.emplace(e.index.value,
+                       committed_rec{e.last().value, e.term.value, entry_hash(e), n.app_chain, n.id});
+    max_committed_ = std::max(max_committed_, e.last().value);
     ++stats_.entries_committed;
+    stats_.offsets_committed += e.width;
+    if (e.width > 1) ++stats_.wide_entries_committed;
     if (e.type == raft::entry_type::config) ++stats_.config_changes_committed;
     if (healing_ && heal_commit_at_us_ < 0 && e.type == raft::entry_type::normal &&
         static_cast<int64_t>(decode_u64(e.data.bytes(), 8)) >= heal_start_us_) {
-      heal_commit_index_ = e.index.value;
+      heal_commit_index_ = e.last().value;
       heal_commit_at_us_ = now_;
     }
   }
@@ -642,13 +723,27 @@ void world::apply(sim_node& n, const raft::ready& rd) {
     tr(r);
     if (rs.index.value < it->second) {
       violate(
-          fmt::format("linearizability: read #{} on n{} got read index {} but index {} was committed before "
+          fmt::format("linearizability: read #{} on n{} got read index {} but offset {} was committed before "
                       "the read began",
                       rs.request_id, n.id, rs.index.value, it->second));
       return;
     }
+    // A read index is a commit index: the end of an entry.
+    if (const committed_entry* c = committed_covering(rs.index.value);
+        c && c->second.last != rs.index.value) {
+      violate(fmt::format("read #{} on n{} got read index {}, inside the committed entry [{}..{}]",
+                          rs.request_id, n.id, rs.index.value, c->first, c->second.last));
+      return;
+    }
     ++stats_.reads_confirmed;  // kept: a duplicated message may confirm the same read again
   }
+}
+
+const world::committed_entry* world::committed_covering(int64_t offset) const {
+  auto it = committed_.upper_bound(offset);
+  if (it == committed_.begin()) return nullptr;
+  --it;
+  return it->second.last >= offset ? &*it : nullptr;
 }
 
 // --- the network ---------------------------------------------------------------------------------
@@ -792,19 +887,27 @@ void world::chaos_action() {
   // pick 11: a quiet moment
 }
 
+uint32_t world::next_width() {
+  switch (width_mode_) {
+    case 0: return 1;
+    case 1: return static_cast<uint32_t>(rng_.range(1, 8));
+    default: return static_cast<uint32_t>(rng_.chance(0.9) ? rng_.range(1, 4) : rng_.range(5, 500));
+  }
+}
+
 void world::propose(sim_node& n, int count) {
-  std::vector<raft::payload> ps;
+  std::vector<raft::proposal> ps;
   for (int i = 0; i < count; ++i) {
     std::vector<uint8_t> bytes = encode_u64s({++next_proposal_, static_cast<uint64_t>(now_)});
     bytes.resize(bytes.size() + static_cast<size_t>(rng_.range(0, 48)), static_cast<uint8_t>(next_proposal_));
-    ps.emplace_back(std::move(bytes));
+    ps.push_back(raft::proposal{raft::payload(std::move(bytes)), next_width()});
   }
   auto r = n.raft->propose(ps);
   trace_rec t;
   t.kind = tk::propose;
   t.node = n.id;
   t.a = count;
-  t.text = r ? fmt::format("last index {}", r->value) : r.error().message();
+  t.text = r ? fmt::format("offsets {}..{}", r->first.value, r->last.value) : r.error().message();
   tr(std::move(t));
 }
 
@@ -849,7 +952,12 @@ void world::compact(sim_node& n) {
                         made.error().message()));
     return;
   }
-  log_index through{std::max(disk.first_index().value - 1, n.applied.value - rng_.range(0, 8))};
+  // Compact through the end of the applied entry or one of the few before it (an entry end).
+  auto at = committed_.upper_bound(n.applied.value);
+  for (int64_t back = rng_.range(0, 3); back > 0 && at != committed_.begin(); --back) --at;
+  log_index through =
+      at == committed_.begin() ? prev_index(disk.first_index()) : log_index{std::prev(at)->second.last};
+  through = std::max(through, prev_index(disk.first_index()));
   if (auto ok = disk.compact(through); !ok) {
     violate(fmt::format("n{}: cannot compact through {}: {}", n.id, through.value, ok.error().message()));
     return;
@@ -988,32 +1096,58 @@ void world::check_new_leader(sim_node& n) {
     violate(fmt::format("election safety: n{} and n{} are both leaders of term {}", it->second, n.id, t));
     return;
   }
-  // Leader completeness: every entry committed so far is in the new leader's log.
+  // Leader completeness: every entry committed in an earlier term is in the new leader's log. (Not
+  // every entry committed so far: a vote answer can arrive late and make a node leader of a term
+  // older than one that has committed more since; it can commit nothing, as a quorum moved on.)
+  int64_t required = origin_ - 1;
+  for (auto [term, commit] : leader_commit_) {
+    if (term >= t) break;
+    required = std::max(required, commit);
+  }
   int64_t last = n.raft->last_index().value;
-  if (last < max_committed_) {
+  if (last < required) {
     violate(fmt::format(
-        "leader completeness: n{} leads term {} with a log ending at {}, but index {} is committed", n.id, t,
-        last, max_committed_));
+        "leader completeness: n{} leads term {} with a log ending at {}, but offset {} was committed in an "
+        "earlier term",
+        n.id, t, last, required));
     return;
   }
-  int64_t lo = std::max<int64_t>(n.raft->first_index().value, 1);
-  while (lo <= max_committed_) {
-    auto ents = n.raft->log_entries(log_index{lo}, log_index{max_committed_ + 1}, 1 << 20);
-    if (!ents || ents->empty()) {
+  // Entry by entry, the leader's log from its start through that offset is the committed tiling
+  // (every offset up to max_committed_ was applied by some node, so there the tiling has no gap).
+  int64_t lo = n.raft->first_index().value;
+  while (lo <= required) {
+    auto ents = n.raft->log_entries(log_index{lo}, log_index{required + 1}, 1 << 20);
+    if (!ents || ents->empty() || ents->front().index.value != lo) {
       violate(fmt::format("n{}: cannot read its own log at {}", n.id, lo));
       return;
     }
     for (const raft::entry& e : *ents) {
-      const committed_rec& c = committed_[static_cast<size_t>(e.index.value)];
-      if (c.known && (c.term != e.term.value || c.hash != entry_hash(e))) {
-        violate(fmt::format(
-            "leader completeness: n{} leads term {} but holds at index {} an entry of term {} where "
-            "an entry of term {} was committed",
-            n.id, t, e.index.value, e.term.value, c.term));
+      if (e.index.value > max_committed_) break;  // committed but applied nowhere yet: no record
+      auto c = committed_.find(e.index.value);
+      if (c == committed_.end() || c->second.last != e.last().value || c->second.term != e.term.value ||
+          c->second.hash != entry_hash(e)) {
+        violate(
+            fmt::format("leader completeness: n{} leads term {} but holds at [{}..{}] an entry of term {} "
+                        "that is not the "
+                        "committed entry there",
+                        n.id, t, e.index.value, e.last().value, e.term.value));
         return;
       }
     }
-    lo = ents->back().index.value + 1;
+    lo = ents->back().last().value + 1;
+  }
+}
+
+// The commit index is the last offset of an entry (for a partition: the high watermark is the
+// offset after a whole batch).
+void world::check_commit_at_entry_end(sim_node& n) {
+  log_index c = n.raft->commit_index();
+  if (c == n.seen_commit) return;
+  n.seen_commit = c;
+  if (c == prev_index(n.raft->first_index())) return;  // the snapshot's last offset
+  auto covering = n.raft->log_entries(c, next_index(c), 1);
+  if (!covering || covering->empty() || covering->front().last() != c) {
+    violate(fmt::format("n{}: commit index {} is not the last offset of an entry", n.id, c.value));
   }
 }
 
@@ -1021,7 +1155,12 @@ void world::check() {
   for (size_t i = 1; i < nodes_.size() && !failed_; ++i) {
     sim_node& n = nodes_[i];
     if (!n.up()) continue;
+    check_commit_at_entry_end(n);
     raft::role role = n.raft->role();
+    if (role == raft::role::leader) {
+      int64_t& c = leader_commit_.try_emplace(n.raft->term().value, origin_ - 1).first->second;
+      c = std::max(c, n.raft->commit_index().value);
+    }
     raft::term term = n.raft->term();
     if (role == n.seen_role && term == n.seen_term) continue;
     trace_rec r;
@@ -1143,6 +1282,8 @@ void raft_sim_stats::add(const raft_sim_stats& o) {
   elections_won += o.elections_won;
   max_term = std::max(max_term, o.max_term);
   entries_committed += o.entries_committed;
+  offsets_committed += o.offsets_committed;
+  wide_entries_committed += o.wide_entries_committed;
   messages_sent += o.messages_sent;
   messages_dropped += o.messages_dropped;
   messages_duplicated += o.messages_duplicated;

@@ -35,13 +35,13 @@ struct args {
 };
 
 [[noreturn]] void usage(const char* why) {
-  std::fprintf(
-      stderr,
-      "sim_raft: %s\n"
-      "usage: sim_raft [--seed S | --seeds A..B] [--nodes 3|5] [--steps N] [--heal-bound-ms M]\n"
-      "                [--trace N] [--trace-all] [--knob commit_on_minority|send_votes_before_persist]\n"
-      "                [--expect-violation] [--require-coverage] [--quiet]\n",
-      why);
+  std::fprintf(stderr,
+               "sim_raft: %s\n"
+               "usage: sim_raft [--seed S | --seeds A..B] [--nodes 3|5] [--steps N] [--heal-bound-ms M]\n"
+               "                [--trace N] [--trace-all]\n"
+               "                [--knob commit_on_minority|send_votes_before_persist|ack_entry_start]\n"
+               "                [--expect-violation] [--require-coverage] [--quiet]\n",
+               why);
   std::exit(2);
 }
 
@@ -89,6 +89,8 @@ args parse(int argc, char** argv) {
         a.opt.knobs.commit_on_minority = true;
       } else if (a.knob == "send_votes_before_persist") {
         a.opt.knobs.send_votes_before_persist = true;
+      } else if (a.knob == "ack_entry_start") {
+        a.opt.knobs.ack_entry_start = true;
       } else {
         usage("unknown knob");
       }
@@ -133,6 +135,7 @@ std::string missing_coverage(const raft_sim_stats& s) {
   need("append-rejections", s.append_rejections);
   need("pre-votes-refused", s.pre_votes_refused);
   need("reads-confirmed", s.reads_confirmed);
+  need("wide-entries", s.wide_entries_committed);
   return out;
 }
 
@@ -166,16 +169,19 @@ int main(int argc, char** argv) {
     }
     if (!a.quiet && a.first == a.last) {
       std::printf(
-          "seed %llu passed: %lld events, %lld entries committed, max term %lld, heal-to-commit %lld ms\n",
+          "seed %llu passed: %lld events, %lld entries (%lld offsets) committed, max term %lld, "
+          "heal-to-commit %lld ms\n",
           static_cast<unsigned long long>(seed), static_cast<long long>(r.stats.events),
-          static_cast<long long>(r.stats.entries_committed), static_cast<long long>(r.stats.max_term),
+          static_cast<long long>(r.stats.entries_committed),
+          static_cast<long long>(r.stats.offsets_committed), static_cast<long long>(r.stats.max_term),
           static_cast<long long>(r.stats.heal_to_commit_ms_max));
     }
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf(
       "sim_raft: %llu seed(s) %llu..%llu nodes=%d steps=%lld passed in %.1fs (%.1f ms/seed)\n"
-      "  events=%lld elections=%lld max_term=%lld committed=%lld msgs=%lld dropped=%lld duplicated=%lld\n"
+      "  events=%lld elections=%lld max_term=%lld committed=%lld (offsets=%lld wide=%lld) msgs=%lld\n"
+      "  dropped=%lld duplicated=%lld\n"
       "  crashes=%lld unsynced_lost=%lld torn=%lld partitions=%lld one_way=%lld config_changes=%lld\n"
       "  transfers=%lld timeout_now=%lld snapshots_sent=%lld installed=%lld compactions=%lld\n"
       "  append_rejections=%lld pre_votes_refused=%lld reads_confirmed=%lld heal_to_commit_max=%lldms\n",
@@ -183,7 +189,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(a.last), a.opt.nodes, static_cast<long long>(a.opt.steps), secs,
       ran ? 1000.0 * secs / static_cast<double>(ran) : 0.0, static_cast<long long>(total.events),
       static_cast<long long>(total.elections_won), static_cast<long long>(total.max_term),
-      static_cast<long long>(total.entries_committed), static_cast<long long>(total.messages_sent),
+      static_cast<long long>(total.entries_committed), static_cast<long long>(total.offsets_committed),
+      static_cast<long long>(total.wide_entries_committed), static_cast<long long>(total.messages_sent),
       static_cast<long long>(total.messages_dropped), static_cast<long long>(total.messages_duplicated),
       static_cast<long long>(total.crashes), static_cast<long long>(total.unsynced_writes_lost),
       static_cast<long long>(total.torn_writes), static_cast<long long>(total.partitions),

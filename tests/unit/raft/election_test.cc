@@ -10,14 +10,18 @@ TEST_CASE("a single voter elects itself and commits its proposals") {
   c.elect(1);
   CHECK(c[1].term() == trm(1));
   CHECK(c[1].leader() == nid(1));
-  log_index i = c.propose(1, "a");
-  CHECK(i == idx(2));  // the leader's no-op is at 1
+  raft::index_range r = c.propose(1, "a", 5);
+  CHECK(r == raft::index_range{idx(1), idx(5)});  // the leader's no-op is at offset 0
   c.stabilize();
-  CHECK(c[1].commit_index() == idx(2));
+  CHECK(c[1].commit_index() == idx(5));
   auto& applied = c.at(1).applied;
   REQUIRE(applied.size() == 2);
   CHECK(applied[0].type == raft::entry_type::no_op);
+  CHECK(applied[0].index == idx(0));
+  CHECK(applied[0].width == 1);
   CHECK(string_of(applied[1].data) == "a");
+  CHECK(applied[1].index == idx(1));
+  CHECK(applied[1].width == 5);
 }
 
 TEST_CASE("three voters: the first to time out wins, through pre-vote then vote") {
@@ -37,7 +41,7 @@ TEST_CASE("three voters: the first to time out wins, through pre-vote then vote"
   CHECK(c[3].leader() == nid(1));
   CHECK(c[2].vote() == nid(1));
   // Everyone holds and has applied the leader's no-op.
-  for (uint64_t id : {1, 2, 3}) CHECK(c[id].commit_index() == idx(1));
+  for (uint64_t id : {1, 2, 3}) CHECK(c[id].commit_index() == idx(0));
 }
 
 TEST_CASE("pre-vote: a node back from a partition cannot depose a live leader") {
@@ -199,9 +203,9 @@ TEST_CASE("a leader's replication messages may go out before its own fsync") {
   REQUIRE(c.storage(2).append(f.entries).has_value());
   c[2].advance(f);
   for (auto& m : f.messages) REQUIRE(c[1].step(m).has_value());
-  CHECK(c[1].commit_index() == idx(1));  // only one of three holds it durably
+  CHECK(c[1].commit_index() == idx(0));  // only one of three holds it durably
   c[1].advance(rd);                      // now the leader does too
-  CHECK(c[1].commit_index() == idx(2));
+  CHECK(c[1].commit_index() == idx(1));
 }
 
 TEST_CASE("a single voter's first ready holds its new term: nothing is early") {
@@ -265,7 +269,7 @@ TEST_CASE("election timeouts are randomized per node but reproducible from the s
 
 TEST_CASE("a candidate behind our term is refused and told our term") {
   cluster c({1, 2, 3}, {}, [](raft::config& cfg) { cfg.pre_vote = false; });
-  c.storage(3).set_hard_state(raft::hard_state{trm(5), raft::no_node, idx(0)});
+  c.storage(3).set_hard_state(raft::hard_state{trm(5), raft::no_node, raft::no_index});
   c.start(3);
   REQUIRE(c[1].campaign().has_value());
   for (auto& m : c.take()) {

@@ -1,7 +1,9 @@
 #pragma once
 // A small deterministic cluster for unit tests of the Raft core: nodes over memory_storage, a
 // message queue the test controls, and helpers to persist readies, deliver messages and tick.
-// Unlike the simulator nothing here is random: every test spells out its schedule.
+// Unlike the simulator nothing here is random: every test spells out its schedule. Only the widths
+// of proposed entries vary, from a seeded generator (1..8 offsets by default), so that tests run
+// over entries that span several offsets; tests compute offsets from what propose() returns.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -21,6 +23,8 @@ using raft::log_index;
 using raft::node_id;
 
 inline node_id nid(uint64_t v) { return node_id{v}; }
+inline log_index next(log_index i) { return log_index{i.value + 1}; }
+inline log_index prev(log_index i) { return log_index{i.value - 1}; }
 inline log_index idx(int64_t v) { return log_index{v}; }
 inline raft::term trm(int64_t v) { return raft::term{v}; }
 
@@ -31,6 +35,23 @@ inline std::string string_of(const raft::payload& p) {
   auto b = p.bytes();
   return std::string(b.begin(), b.end());
 }
+
+// SplitMix64, the widths' generator.
+class width_source {
+ public:
+  explicit width_source(uint64_t seed, uint32_t max_width) : state_(seed), max_(max_width) {}
+  uint32_t next() {
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return 1 + static_cast<uint32_t>(z % max_);
+  }
+
+ private:
+  uint64_t state_;
+  uint32_t max_;
+};
 
 inline raft::membership members(std::vector<uint64_t> voters, std::vector<uint64_t> learners = {}) {
   raft::membership m;
@@ -54,16 +75,17 @@ class cluster {
   using tweak_fn = std::function<void(raft::config&)>;
 
   // Nodes `ids`, each bootstrapped with `initial` as its membership (pass an empty membership for
-  // a node that joins later).
-  explicit cluster(std::vector<uint64_t> ids, raft::membership initial = {}, tweak_fn tweak = {})
+  // a node that joins later) and a log whose first entry will be at offset `start`.
+  explicit cluster(std::vector<uint64_t> ids, raft::membership initial = {}, tweak_fn tweak = {},
+                   log_index start = log_index{0})
       : tweak_(std::move(tweak)) {
     if (initial.voters.empty() && initial.learners.empty()) initial = members(ids);
-    for (uint64_t id : ids) add(id, initial);
+    for (uint64_t id : ids) add(id, initial, start);
   }
 
-  void add(uint64_t id, raft::membership bootstrap) {
+  void add(uint64_t id, raft::membership bootstrap, log_index first = log_index{0}) {
     member m;
-    m.storage = std::make_unique<raft::memory_storage>(std::move(bootstrap));
+    m.storage = std::make_unique<raft::memory_storage>(std::move(bootstrap), first);
     members_[id] = std::move(m);
     start(id);
   }
@@ -137,6 +159,28 @@ class cluster {
       persist_all();
     }
     REQUIRE(queue_.empty());
+    for (auto& [id, m] : members_) check_shape(id);
+  }
+
+  // Offsets in `id`'s log are contiguous (each entry starts right after the previous one's last
+  // offset), its commit index is the end of an entry, and it applied entries without gaps.
+  void check_shape(uint64_t id) {
+    INFO("node " << id);
+    raft::node& n = *members_.at(id).node;
+    auto all = n.log_entries(n.first_index(), next(n.last_index()), SIZE_MAX);
+    REQUIRE(all.has_value());
+    log_index expect = n.first_index();
+    bool commit_at_end = n.commit_index() == prev(n.first_index());
+    for (const raft::entry& e : *all) {
+      CHECK(e.index == expect);
+      CHECK(e.width >= 1);
+      expect = next(e.last());
+      commit_at_end = commit_at_end || e.last() == n.commit_index();
+    }
+    CHECK(prev(expect) == n.last_index());
+    CHECK(commit_at_end);
+    const auto& applied = members_.at(id).applied;
+    for (size_t k = 1; k < applied.size(); ++k) CHECK(applied[k].index == next(applied[k - 1].last()));
   }
 
   void deliver(const raft::message& msg, const std::function<bool(const raft::message&)>& drop = {}) {
@@ -163,6 +207,10 @@ class cluster {
     persist(id);
   }
 
+  // Proposal widths: random in 1..max_width from `seed`, or always 1 with max_width 1.
+  void use_widths(uint64_t seed, uint32_t max_width) { widths_ = width_source(seed, max_width); }
+  uint32_t next_width() { return widths_.next(); }
+
   // Makes `id` leader: it campaigns and the cluster settles.
   void elect(uint64_t id) {
     REQUIRE(members_.at(id).node->campaign().has_value());
@@ -170,10 +218,12 @@ class cluster {
     REQUIRE(members_.at(id).node->role() == raft::role::leader);
   }
 
-  log_index propose(uint64_t id, std::string_view data) {
-    raft::payload p = bytes_of(data);
-    auto r = members_.at(id).node->propose(std::span<const raft::payload>(&p, 1));
+  // Proposes one entry of the next width (or of `width`); returns the offsets it occupies.
+  raft::index_range propose(uint64_t id, std::string_view data, uint32_t width = 0) {
+    raft::proposal p{bytes_of(data), width ? width : next_width()};
+    auto r = members_.at(id).node->propose(std::span<const raft::proposal>(&p, 1));
     REQUIRE(r.has_value());
+    CHECK(r->last.value - r->first.value + 1 == p.width);
     return *r;
   }
 
@@ -190,6 +240,7 @@ class cluster {
 
  private:
   tweak_fn tweak_;
+  width_source widths_{1, 8};
   std::map<uint64_t, member> members_;
   std::vector<raft::message> queue_;
   std::vector<raft::message> delivered_;

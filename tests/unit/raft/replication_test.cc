@@ -8,19 +8,28 @@ using raft::role;
 
 namespace {
 
-// Gives node `id` a log made of runs of (count, term) and a hard state of `hs_term`, then restarts
-// it over that storage.
-void seed_log(cluster& c, uint64_t id, std::vector<std::pair<int, int64_t>> runs, int64_t hs_term) {
+// Gives node `id` a log made of runs of (count, term) from offset 0 and a hard state of `hs_term`,
+// then restarts it over that storage. The k-th entry's width depends only on (width_seed, term, k),
+// so two nodes given the same run of a term hold the same entries, as Raft requires (one leader
+// per term); width_seed 0 gives width 1 throughout.
+void seed_log(cluster& c, uint64_t id, std::vector<std::pair<int, int64_t>> runs, int64_t hs_term,
+              uint64_t width_seed = 0) {
   std::vector<raft::entry> ents;
-  int64_t i = 1;
+  int64_t i = 0;
+  int ordinal = 0;
   for (auto [count, t] : runs) {
-    for (int k = 0; k < count; ++k, ++i) {
+    for (int k = 0; k < count; ++k, ++ordinal) {
+      uint32_t w =
+          width_seed == 0
+              ? 1
+              : width_source(width_seed * 1000003 + static_cast<uint64_t>(t) * 1009 + ordinal, 8).next();
       ents.push_back(
-          raft::entry{trm(t), idx(i), raft::entry_type::normal, bytes_of("e" + std::to_string(i))});
+          raft::entry{trm(t), idx(i), raft::entry_type::normal, bytes_of("e" + std::to_string(i)), w});
+      i += w;
     }
   }
   REQUIRE(c.storage(id).append(ents).has_value());
-  c.storage(id).set_hard_state(raft::hard_state{trm(hs_term), raft::no_node, idx(0)});
+  c.storage(id).set_hard_state(raft::hard_state{trm(hs_term), raft::no_node, raft::no_index});
   c.start(id);
 }
 
@@ -32,11 +41,15 @@ size_t rejections_from(cluster& c, uint64_t id) {
   return n;
 }
 
+// The same entries (offsets, widths, terms, payloads) from the later of the two log starts on.
 void check_same_log(cluster& c, uint64_t a, uint64_t b) {
   REQUIRE(c[a].last_index() == c[b].last_index());
-  for (int64_t i = c[a].first_index().value; i <= c[a].last_index().value; ++i) {
-    CHECK(*c[a].log_term(idx(i)) == *c[b].log_term(idx(i)));
-  }
+  log_index from = std::max(c[a].first_index(), c[b].first_index());
+  auto ea = c[a].log_entries(from, next(c[a].last_index()), SIZE_MAX);
+  auto eb = c[b].log_entries(from, next(c[b].last_index()), SIZE_MAX);
+  REQUIRE(ea.has_value());
+  REQUIRE(eb.has_value());
+  CHECK(*ea == *eb);
 }
 
 raft::payload sized(size_t n, char fill = 'p') {
@@ -45,40 +58,51 @@ raft::payload sized(size_t n, char fill = 'p') {
 
 }  // namespace
 
+// Each backtracking test runs with width 1 throughout (seed 0) and with random widths 1..8.
 TEST_CASE("backtracking by term: one rejection per term, not per entry") {
-  cluster c({1, 2, 3});
-  seed_log(c, 1, {{3, 1}, {5, 5}}, 5);
-  seed_log(c, 3, {{3, 1}, {5, 5}}, 5);
-  // Node 2 holds 30 entries of three stale terms after the common prefix.
-  seed_log(c, 2, {{3, 1}, {10, 2}, {10, 3}, {10, 4}}, 4);
-  c.elect(1);
-  c.stabilize();
-  CHECK(rejections_from(c, 2) == 1);
-  check_same_log(c, 1, 2);
-  CHECK(c[2].last_index() == idx(9));  // the stale suffix is gone; the new leader's no-op is at 9
-  CHECK(c[2].commit_index() == idx(9));
+  for (uint64_t ws : {0, 1, 2, 3, 4, 5}) {
+    CAPTURE(ws);
+    cluster c({1, 2, 3});
+    seed_log(c, 1, {{3, 1}, {5, 5}}, 5, ws);
+    seed_log(c, 3, {{3, 1}, {5, 5}}, 5, ws);
+    // Node 2 holds 30 entries of three stale terms after the common prefix.
+    seed_log(c, 2, {{3, 1}, {10, 2}, {10, 3}, {10, 4}}, 4, ws);
+    log_index noop = next(c[1].last_index());
+    c.elect(1);
+    c.stabilize();
+    CHECK(rejections_from(c, 2) == 1);
+    check_same_log(c, 1, 2);
+    CHECK(c[2].last_index() == noop);  // the stale suffix is gone; the new leader's no-op follows
+    CHECK(c[2].commit_index() == noop);
+  }
 }
 
 TEST_CASE("backtracking: a follower with a short log says where it ends") {
-  cluster c({1, 2, 3});
-  seed_log(c, 1, {{3, 1}, {40, 2}}, 2);
-  seed_log(c, 3, {{3, 1}, {40, 2}}, 2);
-  seed_log(c, 2, {{3, 1}}, 1);
-  c.elect(1);
-  c.stabilize();
-  CHECK(rejections_from(c, 2) == 1);
-  check_same_log(c, 1, 2);
+  for (uint64_t ws : {0, 1, 2, 3}) {
+    CAPTURE(ws);
+    cluster c({1, 2, 3});
+    seed_log(c, 1, {{3, 1}, {40, 2}}, 2, ws);
+    seed_log(c, 3, {{3, 1}, {40, 2}}, 2, ws);
+    seed_log(c, 2, {{3, 1}}, 1, ws);
+    c.elect(1);
+    c.stabilize();
+    CHECK(rejections_from(c, 2) == 1);
+    check_same_log(c, 1, 2);
+  }
 }
 
 TEST_CASE("backtracking: a follower whose log diverges inside the leader's terms") {
-  cluster c({1, 2, 3});
-  seed_log(c, 1, {{2, 1}, {4, 2}, {4, 4}, {4, 6}}, 6);
-  seed_log(c, 3, {{2, 1}, {4, 2}, {4, 4}, {4, 6}}, 6);
-  seed_log(c, 2, {{2, 1}, {4, 2}, {5, 3}, {6, 5}}, 5);
-  c.elect(1);
-  c.stabilize();
-  CHECK(rejections_from(c, 2) <= 2);
-  check_same_log(c, 1, 2);
+  for (uint64_t ws : {0, 1, 2, 3, 4, 5, 6, 7}) {
+    CAPTURE(ws);
+    cluster c({1, 2, 3});
+    seed_log(c, 1, {{2, 1}, {4, 2}, {4, 4}, {4, 6}}, 6, ws);
+    seed_log(c, 3, {{2, 1}, {4, 2}, {4, 4}, {4, 6}}, 6, ws);
+    seed_log(c, 2, {{2, 1}, {4, 2}, {5, 3}, {6, 5}}, 5, ws);
+    c.elect(1);
+    c.stabilize();
+    CHECK(rejections_from(c, 2) <= 2);
+    check_same_log(c, 1, 2);
+  }
 }
 
 TEST_CASE("a stale append below the commit index is answered with the commit index") {
@@ -91,7 +115,7 @@ TEST_CASE("a stale append below the commit index is answered with the commit ind
   stale.from = nid(1);
   stale.to = nid(2);
   stale.term = c[1].term();
-  stale.index = idx(0);
+  stale.index = raft::no_index;
   stale.log_term = trm(0);
   REQUIRE(c[2].step(stale).has_value());
   auto out = c.take();
@@ -115,7 +139,7 @@ TEST_CASE("pipelining stops at max_inflight_appends and resumes on answers") {
   for (auto& m : out) c.queue().push_back(m);
   c.stabilize();
   check_same_log(c, 1, 2);
-  CHECK(c[2].commit_index() == idx(6));
+  CHECK(c[2].commit_index() == c[1].last_index());
 }
 
 TEST_CASE("max_append_bytes bounds every append, but at least one entry goes") {
@@ -131,7 +155,7 @@ TEST_CASE("max_append_bytes bounds every append, but at least one entry goes") {
     CHECK(m.entries.size() <= 1);  // 2 x (32 + 50) > 100
   }
   CHECK(appends >= 10);
-  CHECK(c[3].commit_index() == idx(6));
+  CHECK(c[3].commit_index() == c[1].last_index());
 }
 
 TEST_CASE("max_uncommitted_bytes refuses proposals until entries commit") {
@@ -174,10 +198,11 @@ TEST_CASE("a follower behind the log start is sent a snapshot, and the leader re
   c.isolate(3);
   for (int i = 0; i < 10; ++i) c.propose(1, "v" + std::to_string(i));
   c.stabilize();
-  REQUIRE(c[1].applied_index() == idx(11));
-  REQUIRE(c.storage(1).create_snapshot(idx(11), c[1].membership(), bytes_of("state@11")).has_value());
-  REQUIRE(c.storage(1).compact(idx(11)).has_value());
-  CHECK(c[1].first_index() == idx(12));
+  const log_index snap = c[1].applied_index();
+  REQUIRE(snap == c[1].last_index());
+  REQUIRE(c.storage(1).create_snapshot(snap, c[1].membership(), bytes_of("state@snap")).has_value());
+  REQUIRE(c.storage(1).compact(snap).has_value());
+  CHECK(c[1].first_index() == next(snap));
   c.heal();
 
   // The first snapshot is lost on the way.
@@ -195,8 +220,8 @@ TEST_CASE("a follower behind the log start is sent a snapshot, and the leader re
     c.stabilize(drop_first_snapshot);
   }
   CHECK(count_type(c.delivered(), message_type::snapshot) == 1);
-  CHECK(c.storage(3).snapshot_meta().index == idx(11));
-  CHECK(string_of(c.storage(3).latest_snapshot()->data) == "state@11");
+  CHECK(c.storage(3).snapshot_meta().index == snap);
+  CHECK(string_of(c.storage(3).latest_snapshot()->data) == "state@snap");
   CHECK(c[3].last_index() == c[1].last_index());
   CHECK(c[3].commit_index() == c[1].commit_index());
   CHECK(c[1].peer(nid(3))->state == raft::progress_state::replicate);
@@ -277,7 +302,7 @@ TEST_CASE("a restarted node keeps its term, vote and log and replays committed e
   cluster c({1, 2, 3});
   c.elect(1);
   c.propose(1, "a");
-  c.propose(1, "b");
+  log_index b = c.propose(1, "b").last;
   c.stabilize();
   for (uint64_t id : {1, 2, 3}) {
     raft::term t = c[id].term();
@@ -286,24 +311,24 @@ TEST_CASE("a restarted node keeps its term, vote and log and replays committed e
     CHECK(c[id].term() == t);
     CHECK(c[id].vote() == v);
     CHECK(c[id].role() == role::follower);
-    CHECK(c[id].commit_index() == idx(3));
-    CHECK(c[id].applied_index() == idx(0));
+    CHECK(c[id].commit_index() == b);
+    CHECK(c[id].applied_index() == raft::no_index);
     c.persist(id);
     REQUIRE(c.at(id).applied.size() == 3);
     CHECK(string_of(c.at(id).applied[2].data) == "b");
   }
   c.elect(2);
   CHECK(c[2].term() == trm(2));
-  c.propose(2, "c");
+  log_index cc = c.propose(2, "c").last;
   c.stabilize();
-  CHECK(c[3].commit_index() == idx(5));
+  CHECK(c[3].commit_index() == cc);
 }
 
 TEST_CASE("restart after a torn write: entries of a newer term without their hard state") {
   cluster c({1, 2, 3});
-  raft::entry e{trm(5), idx(1), raft::entry_type::normal, bytes_of("x")};
+  raft::entry e{trm(5), idx(0), raft::entry_type::normal, bytes_of("x"), 3};
   REQUIRE(c.storage(2).append(std::span<const raft::entry>(&e, 1)).has_value());
-  c.storage(2).set_hard_state(raft::hard_state{trm(3), nid(1), idx(0)});
+  c.storage(2).set_hard_state(raft::hard_state{trm(3), nid(1), raft::no_index});
   c.start(2);
   CHECK(c[2].term() == trm(5));
   CHECK(c[2].vote() == raft::no_node);
@@ -328,13 +353,18 @@ TEST_CASE("node::create rejects invalid configs and corrupt storage") {
   CHECK(bad([](raft::config& b) { b.max_pending_reads = 0; }));
   CHECK(bad([](raft::config& b) { b.applied = idx(3); }));  // beyond the commit index
 
-  raft::entry e{trm(1), idx(1), raft::entry_type::normal, bytes_of("x")};
+  raft::entry e{trm(1), idx(0), raft::entry_type::normal, bytes_of("x"), 4};
   REQUIRE(s.append(std::span<const raft::entry>(&e, 1)).has_value());
-  s.set_hard_state(raft::hard_state{trm(1), raft::no_node, idx(2)});  // commit beyond the log
+  s.set_hard_state(raft::hard_state{trm(1), raft::no_node, idx(4)});  // commit beyond the log
   CHECK(raft::node::create(cfg, s).error() == raft::errc::corrupt_storage);
+  s.set_hard_state(raft::hard_state{trm(1), raft::no_node, idx(2)});  // commit inside [0..3]
+  CHECK(raft::node::create(cfg, s).error() == raft::errc::corrupt_storage);
+  s.set_hard_state(raft::hard_state{trm(1), raft::no_node, idx(3)});
+  CHECK(raft::node::create(cfg, s).has_value());
+  CHECK(bad([](raft::config& b) { b.applied = idx(1); }));  // applied inside [0..3]
 
   raft::memory_storage s2(members({1}));
-  raft::entry garbage{trm(1), idx(1), raft::entry_type::config, bytes_of("not a membership")};
+  raft::entry garbage{trm(1), idx(0), raft::entry_type::config, bytes_of("not a membership")};
   REQUIRE(s2.append(std::span<const raft::entry>(&garbage, 1)).has_value());
   CHECK(raft::node::create(cfg, s2).error() == raft::errc::corrupt_storage);
 }
@@ -347,7 +377,7 @@ TEST_CASE("messages that break the protocol's shape are refused") {
   base.from = nid(1);
   base.to = nid(2);
   base.term = c[1].term();
-  base.index = idx(1);
+  base.index = idx(0);  // the leader's no-op
   base.log_term = trm(1);
   auto refused = [&](raft::message m) {
     auto r = c[2].step(m);
@@ -370,23 +400,45 @@ TEST_CASE("messages that break the protocol's shape are refused") {
   }
   {
     raft::message m = base;  // a gap
+    m.entries.push_back(raft::entry{trm(1), idx(2), raft::entry_type::normal, {}});
+    CHECK(refused(m));
+  }
+  {
+    raft::message m = base;  // a gap after a wide entry: the next one starts at 1 + 3
+    m.entries.push_back(raft::entry{trm(1), idx(1), raft::entry_type::normal, {}, 3});
     m.entries.push_back(raft::entry{trm(1), idx(3), raft::entry_type::normal, {}});
     CHECK(refused(m));
   }
   {
+    raft::message m = base;  // a width of 0
+    m.entries.push_back(raft::entry{trm(1), idx(1), raft::entry_type::normal, {}, 0});
+    CHECK(refused(m));
+  }
+  {
+    raft::message m = base;  // a width above what a Kafka batch can span
+    m.entries.push_back(raft::entry{trm(1), idx(1), raft::entry_type::normal, {}, raft::max_entry_width + 1});
+    CHECK(refused(m));
+  }
+  {
+    raft::message m = base;  // an entry whose end would leave no int64 log end offset
+    m.index = idx(INT64_MAX - 3);
+    m.entries.push_back(raft::entry{trm(1), idx(INT64_MAX - 2), raft::entry_type::normal, {}, 3});
+    CHECK(refused(m));
+  }
+  {
     raft::message m = base;  // an entry from a future term
-    m.entries.push_back(raft::entry{trm(9), idx(2), raft::entry_type::normal, {}});
+    m.entries.push_back(raft::entry{trm(9), idx(1), raft::entry_type::normal, {}});
     CHECK(refused(m));
   }
   {
     raft::message m = base;  // terms going backwards
     m.log_term = trm(1);
-    m.entries.push_back(raft::entry{trm(0), idx(2), raft::entry_type::normal, {}});
+    m.entries.push_back(raft::entry{trm(0), idx(1), raft::entry_type::normal, {}});
     CHECK(refused(m));
   }
   {
     raft::message m = base;
-    m.entries.push_back(raft::entry{trm(1), idx(2), raft::entry_type::config, bytes_of("??")});
+    m.entries.push_back(raft::entry{trm(1), idx(1), raft::entry_type::config, bytes_of("??")});
     CHECK(refused(m));
   }
   {
@@ -396,10 +448,10 @@ TEST_CASE("messages that break the protocol's shape are refused") {
   }
   {
     raft::message m = base;
-    m.index = idx(-1);
+    m.index = idx(-2);  // no_index (-1) is the position before offset 0; nothing lies below it
     CHECK(refused(m));
   }
-  CHECK(c[2].log_term(idx(2)).error() == raft::errc::unavailable);  // nothing was appended
+  CHECK(c[2].log_term(idx(1)).error() == raft::errc::unavailable);  // nothing was appended
 }
 
 TEST_CASE("a leader whose storage cannot produce a snapshot now retries later") {
