@@ -28,6 +28,13 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# node and npm for the broker's kafkajs test (kafkajs itself comes from the npm registry into the test's
+# build folder). Checked by command: a machine with a node of its own (e.g. nodesource's, which
+# bundles npm) keeps it, since Debian's npm package would conflict with it.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -89,7 +89,9 @@ result<void> topic_config::set(std::string_view name, std::string_view value) {
     retention_bytes = v;
   } else if (name == "segment.bytes") {
     auto v = TRIB_TRY(parse_i64(value));
-    if (v < 14 || v > (int64_t{1} << 31) - 1) return fail(topic_errc::invalid_config);
+    // The floor of log.segment_bytes: a segment must hold at least a batch header (partition_log
+    // asserts it), so a smaller value would stop the broker at every start.
+    if (v < 1024 || v > (int64_t{1} << 31) - 1) return fail(topic_errc::invalid_config);
     segment_bytes = v;
   } else if (name == "segment.ms") {
     auto v = TRIB_TRY(parse_i64(value));

@@ -40,6 +40,9 @@ TEST_CASE("topic configs parse by Kafka name and reject bad values") {
   CHECK(c.set("retention.ms", "soon").error() == topic_errc::invalid_config);
   CHECK(c.set("retention.ms", "-2").error() == topic_errc::invalid_config);
   CHECK(c.set("segment.bytes", "10").error() == topic_errc::invalid_config);
+  CHECK(c.set("segment.bytes", "60").error() == topic_errc::invalid_config);  // below a batch header
+  CHECK(c.set("segment.bytes", "1023").error() == topic_errc::invalid_config);
+  CHECK(c.set("segment.bytes", "1024"));
   CHECK(c.set("message.timestamp.type", "Now").error() == topic_errc::invalid_config);
   CHECK(c.set("cleanup.policy", "compact").error() == topic_errc::invalid_config);
   CHECK(c.set("no.such.config", "1").error() == topic_errc::invalid_config);
