@@ -1,0 +1,12 @@
+#include "gateway/mqtt/core.h"
+#include "gateway/mqtt/handlers/handlers.h"
+
+namespace tributary::gateway::mqtt::handlers {
+
+// PUBREC from a client: the gateway never sends PUBLISH, so it answers nothing. Ignored, counted.
+actions handle_pubrec(session& s, const proto::pubrec_packet&, instant) {
+  s.core.mutable_stats().ignored_packets++;
+  return {};
+}
+
+}  // namespace tributary::gateway::mqtt::handlers

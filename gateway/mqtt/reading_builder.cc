@@ -1,0 +1,61 @@
+#include "gateway/mqtt/reading_builder.h"
+
+#include <algorithm>
+#include <string>
+
+#include "gateway/mqtt/core.h"
+
+namespace tributary::gateway::mqtt {
+namespace {
+
+void add(std::vector<buffer::header>& hs, std::string_view key, std::string_view value) {
+  buffer::header h;
+  h.key = std::string(key);
+  h.value.emplace(value.begin(), value.end());
+  hs.push_back(std::move(h));
+}
+
+}  // namespace
+
+buffer::reading make_reading(const core_config& config, routes::route_target target,
+                             const reading_source& src, instant now) {
+  buffer::reading r;
+  r.receive_ms = now.unix_ms;
+  r.topic = std::move(target.topic);
+  if (target.key) r.key.emplace(target.key->begin(), target.key->end());
+  r.payload.assign(src.payload.begin(), src.payload.end());
+  r.priority = target.priority;
+  std::optional<int64_t> expires;
+  if (target.ttl_ms > 0) expires = now.unix_ms + static_cast<int64_t>(target.ttl_ms);
+  if (src.message_expiry_s) {
+    int64_t e = now.unix_ms + int64_t{*src.message_expiry_s} * 1000;
+    expires = expires ? std::min(*expires, e) : e;
+  }
+  r.expires_ms = expires;
+
+  auto& hs = r.headers;
+  hs.reserve(8 + std::min(src.user_properties.size(), config.user_properties_max));
+  add(hs, header::gateway, config.gateway_id);
+  add(hs, header::client_id, src.client_id);
+  add(hs, header::mqtt_topic, src.topic);
+  const char qos_text[2] = {static_cast<char>('0' + src.qos), 0};
+  add(hs, header::mqtt_qos, std::string_view(qos_text, 1));
+  add(hs, header::receive_ms, std::to_string(now.unix_ms));
+  if (src.retain) add(hs, header::mqtt_retain, "1");
+  if (src.content_type) add(hs, header::content_type, *src.content_type);
+  if (src.payload_utf8) add(hs, header::payload_format, "utf-8");
+  if (!src.will_reason.empty()) {
+    add(hs, header::event, "will");
+    add(hs, header::will_reason, src.will_reason);
+  }
+  size_t copied = 0;
+  for (const auto& [name, value] : src.user_properties) {
+    if (copied == config.user_properties_max) break;
+    if (name.starts_with(header::reserved_prefix)) continue;  // no spoofing of our own headers
+    add(hs, name, value);
+    ++copied;
+  }
+  return r;
+}
+
+}  // namespace tributary::gateway::mqtt
