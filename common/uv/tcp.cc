@@ -13,6 +13,11 @@ namespace {
 constexpr size_t initial_buffer_bytes = 4096;     // first allocation of a read buffer
 constexpr size_t discard_buffer_bytes = 16384;    // reads after close() are discarded into this much
 constexpr size_t shrink_above_bytes = 256 << 10;  // an empty buffer larger than this is released
+// A buffer of ordinary size (at most this, or two read chunks) is released as soon as every byte in it
+// was delivered: an idle connection then holds no read buffer (10,000 idle MQTT clients cost ~4 KiB of
+// resident memory each with one), and a busy one gets a fresh buffer from malloc's free list at its
+// next read. A buffer grown for large frames is kept for the next one (up to shrink_above_bytes).
+constexpr size_t release_idle_bytes = 64 << 10;
 
 template <class T>
 T* owner_of(const void* data) {
@@ -283,7 +288,13 @@ void tcp_connection::dispatch() {
     ++stats_.frames;
     cb_.on_frame(*this, buffered.first(st.length));
   }
-  if (begin_ == end_) begin_ = end_ = 0;
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+    if (cap_ <= std::max(release_idle_bytes, 2 * options_.read_chunk_bytes) && phase_ == phase::open) {
+      buf_.reset();
+      cap_ = 0;
+    }
+  }
   in_dispatch_ = false;
   // After the peer's EOF, once every complete frame went out (what is left is a truncated frame),
   // flush what we owe and close.

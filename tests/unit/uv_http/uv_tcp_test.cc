@@ -155,6 +155,49 @@ TEST_CASE("framed reads: many frames coalesced in one write (MQTT framing)") {
   CHECK(got == frames);
 }
 
+TEST_CASE("an idle connection holds no read buffer; a partial frame keeps one") {
+  auto l = test::make_loop();
+  const std::vector<uint8_t> whole = i32_frame(100, 1);
+  const std::vector<uint8_t> next = i32_frame(3000, 2);
+  std::shared_ptr<uv::tcp_connection> server_conn;
+  std::vector<std::vector<uint8_t>> got;
+  auto listener = uv::tcp_listener::listen(*l, "127.0.0.1:0", {}, [&](std::shared_ptr<uv::tcp_connection> c) {
+    server_conn = c;
+    uv::tcp_connection::callbacks cbs;
+    cbs.on_frame = [&](uv::tcp_connection&, byte_span f) {
+      got.emplace_back(f.begin(), f.end());
+      if (got.size() == 2) l->stop();
+    };
+    c->start(uv::frame_i32_length_prefix, std::move(cbs));
+  });
+  REQUIRE(listener);
+  client cl;
+  uv::timer step(*l);
+  size_t capacity_idle = 1, capacity_partial = 0, buffered_partial = 0;
+  connect(*l, listener->address(), cl, [&] {
+    CHECK(cl.conn->write(whole));
+    step.start(50, [&] {  // the whole frame was delivered: nothing is buffered, no buffer is held
+      REQUIRE(server_conn);
+      REQUIRE(got.size() == 1);
+      capacity_idle = server_conn->read_buffer_capacity();
+      CHECK(cl.conn->write(std::vector<uint8_t>(next.begin(), next.begin() + 1000)));
+      step.start(50, [&] {  // a third of the next frame: held in a buffer until the rest arrives
+        capacity_partial = server_conn->read_buffer_capacity();
+        buffered_partial = server_conn->buffered_bytes();
+        CHECK(cl.conn->write(std::vector<uint8_t>(next.begin() + 1000, next.end())));
+      });
+    });
+  });
+  REQUIRE(test::run(*l));
+  CHECK(capacity_idle == 0);
+  CHECK(buffered_partial == 1000);
+  CHECK(capacity_partial >= 1000);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0] == whole);
+  CHECK(got[1] == next);
+  CHECK(server_conn->read_buffer_capacity() == 0);
+}
+
 TEST_CASE("a frame over max_frame_bytes is refused from its header, before it is buffered") {
   auto l = test::make_loop();
   uv::listener_options lo;
