@@ -5,18 +5,22 @@
 # nothing.
 #
 # Usage: tests/bench/gateway_buffer_bench.sh [seconds_per_run=3] [dir=<build>/bench-tmp] [window=1000]
-#   TRIB_BENCH_BUILD   release build directory (default build/h-buffer-rel; configured if missing)
+#   TRIB_BENCH_BUILD   release build directory (default build/release, the preset's; configured if missing)
 #   The database and the fsync probe live in <dir>: put it on the file system the gateway will use.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${TRIB_BENCH_BUILD:-$root/build/h-buffer-rel}
+build=${TRIB_BENCH_BUILD:-$root/build/release}
 secs=${1:-3}
 dir=${2:-$build/bench-tmp}
 window=${3:-1000}
 payload=100
 
 if [ ! -f "$build/build.ninja" ]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  if [ "$build" = "$root/build/release" ]; then
+    (cd "$root" && cmake --preset release >/dev/null)
+  else
+    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  fi
 fi
 cmake --build "$build" --target gateway_buffer_bench >/dev/null
 bin="$build/tests/unit/gateway_buffer/gateway_buffer_bench"
