@@ -156,7 +156,7 @@ struct forwarder::state : std::enable_shared_from_this<state> {
   // Metrics (null without a registry). Counters follow the core's stats by deltas.
   struct published {
     uint64_t delivered_rows = 0, delivered_bytes = 0, dead_lettered = 0, queue_full = 0, settles = 0,
-             backoffs = 0, resent = 0, recreations = 0;
+             backoffs = 0, resent = 0, recreations = 0, delivery_timeouts = 0;
     uint64_t failures[error_class_count] = {};
   } pub;
   metrics::counter* m_rows = nullptr;
@@ -168,6 +168,7 @@ struct forwarder::state : std::enable_shared_from_this<state> {
   metrics::counter* m_backoffs = nullptr;
   metrics::counter* m_resent = nullptr;
   metrics::counter* m_recreations = nullptr;
+  metrics::counter* m_delivery_timeouts = nullptr;
   metrics::gauge* m_window_rows = nullptr;
   metrics::gauge* m_window_bytes = nullptr;
   metrics::gauge* m_in_flight = nullptr;
@@ -192,14 +193,20 @@ struct forwarder::state : std::enable_shared_from_this<state> {
 
   void delivery(const rd_kafka_message_t* m) {
     const auto seq = gateway_seq(static_cast<int64_t>(reinterpret_cast<intptr_t>(m->_private)));
+    TRIB_LOG_TRACE(component, "report", {"seq", seq.value}, {"partition", m->partition},
+                   {"offset", m->offset}, {"error", rd_kafka_err2name(m->err)},
+                   {"status", static_cast<int>(rd_kafka_message_status(m))});
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       core->on_delivered(seq, now());
       return;
     }
     // (rd_kafka_message_errstr is no use here: on a producer's report it points at the payload.)
     std::string text = error_text(m->err, nullptr);
-    last_failure = text;
-    last_failure_seq = static_cast<uint64_t>(seq.value);
+    if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+      // A purge is our own doing: the settle and backoff log lines name what caused it.
+      last_failure = text;
+      last_failure_seq = static_cast<uint64_t>(seq.value);
+    }
     const auto cls = classify(m->err, error_origin::delivery);
     if (cls != error_class::retriable) {
       TRIB_LOG_WARN(component, "delivery_failed", {"seq", seq.value}, {"class", to_string(cls)},
@@ -407,7 +414,21 @@ struct forwarder::state : std::enable_shared_from_this<state> {
 
   void run(core_actions& a) {
     if (a.drop_unsent) rows.clear();
-    if (a.purge_unsent && rk) rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING);
+    if (a.purge_in_flight) {
+      // The core's delivery timeout (librdkafka's message.timeout.ms is infinite, see forward_core.h).
+      last_failure = fmt::format("delivery timeout ({} ms)", config.delivery_timeout_ms);
+      last_failure_seq = 0;
+      TRIB_LOG_WARN(component, "delivery_timeout", {"in_flight", core->in_flight_rows()},
+                    {"timeout_ms", config.delivery_timeout_ms},
+                    {"effect", "purged queue and in flight; sent again after a backoff"});
+    }
+    if ((a.purge_unsent || a.purge_in_flight) && rk) {
+      int flags = RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING;
+      if (a.purge_in_flight) flags |= RD_KAFKA_PURGE_F_INFLIGHT;
+      TRIB_LOG_DEBUG(component, "purge", {"in_flight", core->in_flight_rows()},
+                     {"outq", rd_kafka_outq_len(rk)}, {"sent_too", a.purge_in_flight});
+      rd_kafka_purge(rk, flags);
+    }
     if (a.recreate_producer) {
       TRIB_LOG_WARN(component, "producer_recreate");
       retire_producer();
@@ -649,6 +670,9 @@ struct forwarder::state : std::enable_shared_from_this<state> {
         &reg.add_counter(p + "resent_rows_total", "Readings that failed retriably and are sent again.");
     m_recreations =
         &reg.add_counter(p + "producer_recreations_total", "Producers replaced after a fatal error.");
+    m_delivery_timeouts = &reg.add_counter(
+        p + "delivery_timeouts_total",
+        "Times the oldest reading in flight passed forwarder.delivery_timeout_ms (everything was purged).");
     m_window_rows =
         &reg.add_gauge(p + "window_rows", "Readings sent or being sent and not yet removed from the buffer.");
     m_window_bytes = &reg.add_gauge(p + "window_bytes", "Accounted bytes in the window.");
@@ -684,6 +708,7 @@ struct forwarder::state : std::enable_shared_from_this<state> {
     delta(m_backoffs, pub.backoffs, st.backoffs);
     delta(m_resent, pub.resent, st.resent_rows);
     delta(m_recreations, pub.recreations, st.producer_recreations);
+    delta(m_delivery_timeouts, pub.delivery_timeouts, st.delivery_timeouts);
     m_window_rows->set(static_cast<int64_t>(core->window_rows()));
     m_window_bytes->set(static_cast<int64_t>(core->window_bytes()));
     m_in_flight->set(static_cast<int64_t>(core->in_flight_rows()));

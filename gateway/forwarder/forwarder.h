@@ -23,7 +23,10 @@
 //    producers agree); idempotence keeps order within a partition under librdkafka's own retries
 //    (at most 5 requests in flight). A row that finally fails as retriable is not removed: the
 //    producer's unsent queue is purged, every report is awaited, and the buffer is read again from
-//    the oldest row still there after a jittered backoff (forward_core.h).
+//    the oldest row still there after a jittered backoff (forward_core.h). The delivery timeout
+//    (forwarder.delivery_timeout_ms) is the core's, not librdkafka's (message.timeout.ms is
+//    infinite): librdkafka's fails the expired head of a partition's queue and sends the younger
+//    rows behind it at once; the core's purges everything, queued and in flight, together.
 //  - Errors are never a silent drop: see core/error_class.h. Dead letters keep the reason
 //    ("MSG_SIZE_TOO_LARGE: Broker: Message size too large") and are counted.
 //
@@ -33,9 +36,9 @@
 //
 // Metrics (tributary_gateway_forwarder_*): forwarded_rows_total, forwarded_bytes_total (accounted),
 // errors_total{class}, dead_lettered_rows_total, queue_full_total, settles_total, backoffs_total,
-// resent_rows_total, producer_recreations_total, window_rows, window_bytes, in_flight_rows,
-// producer_queue_messages, uplink_up, brokers_up, state{state}, drain_rows_per_second. The backlog
-// (rows, bytes, oldest age) is the buffer's own metrics (buffer_metrics.h).
+// resent_rows_total, producer_recreations_total, delivery_timeouts_total, window_rows, window_bytes,
+// in_flight_rows, producer_queue_messages, uplink_up, brokers_up, state{state}, drain_rows_per_second. The
+// backlog (rows, bytes, oldest age) is the buffer's own metrics (buffer_metrics.h).
 #include <cstdint>
 #include <functional>
 #include <memory>

@@ -52,8 +52,9 @@ void add_forwarder_config(config::schema& s, forwarder_config& c) {
   s.add("forwarder.retry_backoff_max_ms", c.retry_backoff_max_ms,
         "Longest wait between attempts (also reconnect.backoff.max.ms).", {.min = 1, .max = 3600000});
   s.add("forwarder.delivery_timeout_ms", c.delivery_timeout_ms,
-        "A record not acknowledged within this fails as retriable: it stays in the buffer and is sent again "
-        "after a backoff (message.timeout.ms).",
+        "A record not acknowledged within this fails as retriable: everything in flight is purged, stays in "
+        "the buffer and is sent again after a backoff (enforced by the forwarder; librdkafka's "
+        "message.timeout.ms is infinite).",
         {.min = 1000, .max = 3600000});
   s.add("forwarder.request_timeout_ms", c.request_timeout_ms,
         "One produce request's timeout (request.timeout.ms); less than delivery_timeout_ms.",
@@ -177,7 +178,9 @@ std::vector<std::pair<std::string, std::string>> librdkafka_properties(const for
   set("partitioner", "murmur2_random");
   set("compression.type", std::string(to_string(c.compression)));
   set("linger.ms", std::to_string(c.linger_ms));
-  set("message.timeout.ms", std::to_string(c.delivery_timeout_ms));
+  // Infinite: the core enforces delivery_timeout_ms by purging everything at once. librdkafka's own
+  // timeout fails the expired head of a partition's queue and sends the rest (forward_core.h).
+  set("message.timeout.ms", "0");
   set("request.timeout.ms", std::to_string(c.request_timeout_ms));
   // The window bounds what is handed to librdkafka, so its queue never refuses for size in practice
   // (a full queue is still handled: the forwarder waits).
@@ -207,6 +210,7 @@ core_limits make_core_limits(const forwarder_config& c) {
   l.retry_backoff_max_ms = std::max(c.retry_backoff_min_ms, c.retry_backoff_max_ms);
   l.job_retry_ms = c.job_retry_ms;
   l.unknown_topic_dead_letter = c.unknown_topic_dead_letter;
+  l.delivery_timeout_ms = c.delivery_timeout_ms;
   return l;
 }
 

@@ -61,6 +61,7 @@ void forward_core::on_produce(gateway_seq seq, produce_status status, int32_t er
       unsent_.pop_front();
       it->second.state = row_state::in_flight;
       in_flight_++;
+      if (limits_.delivery_timeout_ms > 0) sent_.emplace_back(seq.value, now_ms);
       stats_.produced_rows++;
       if (suspects_.count(seq.value)) {
         TRIB_ASSERT(in_flight_ == 1, "a suspect is alone in flight");
@@ -103,6 +104,7 @@ void forward_core::on_delivered(gateway_seq seq, uint64_t now_ms) {
   suspects_.erase(seq.value);
   backoff_.reset();
   set_uplink(true);
+  prune_sent();
   maybe_settled(now_ms);
 }
 
@@ -115,7 +117,23 @@ void forward_core::on_delivery_failed(gateway_seq seq, int32_t error_code, std::
   in_flight_--;
   blocked_ = false;
   handle_failure(seq, classify(error_code, error_origin::delivery), error_code, reason, true, now_ms);
+  prune_sent();
   maybe_settled(now_ms);
+}
+
+bool forward_core::is_in_flight(int64_t seq) const {
+  auto it = window_.find(seq);
+  return it != window_.end() && it->second.state == row_state::in_flight;
+}
+
+void forward_core::prune_sent() {
+  while (!sent_.empty() && !is_in_flight(sent_.front().first)) sent_.pop_front();
+  TRIB_ASSERT(in_flight_ > 0 || sent_.empty(), "nothing in flight: nothing sent without a report");
+}
+
+std::optional<uint64_t> forward_core::delivery_deadline_ms() const {
+  if (limits_.delivery_timeout_ms == 0 || sent_.empty() || mode_ == core_mode::stopped) return std::nullopt;
+  return std::max(sent_.front().second + limits_.delivery_timeout_ms, timeout_purge_at_);
 }
 
 void forward_core::handle_failure(gateway_seq seq, error_class cls, int32_t error_code,
@@ -225,6 +243,15 @@ void forward_core::maybe_settled(uint64_t now_ms) {
 
 void forward_core::tick(uint64_t now_ms) {
   if (blocked_ && now_ms >= blocked_until_) blocked_ = false;
+  if (auto d = delivery_deadline_ms(); d && now_ms >= *d) {
+    // The oldest row in flight has waited too long. Not the producer's own timeout: that one fails
+    // the head of a partition's queue and goes on sending the rest. Everything goes, then a settle.
+    stats_.delivery_timeouts++;
+    purge_in_flight_pending_ = true;
+    timeout_purge_at_ = now_ms + limits_.delivery_timeout_ms;  // reports that never come: again later
+    set_uplink(false);
+    begin_settle(true);
+  }
   if (mode_ == core_mode::backing_off && now_ms >= resume_at_) {
     mode_ = core_mode::running;
     reset_cursor_ = true;
@@ -243,6 +270,7 @@ std::optional<uint64_t> forward_core::next_deadline_ms(uint64_t now_ms) const {
     if (t > now_ms && (!best || t < *best)) best = t;
   };
   if (blocked_) consider(blocked_until_);
+  if (auto d = delivery_deadline_ms()) consider(*d);
   if (mode_ == core_mode::backing_off) consider(resume_at_);
   if (mode_ == core_mode::running && !peek_outstanding_ && unsent_.empty()) {
     consider(idle_until_);
@@ -267,6 +295,11 @@ core_actions forward_core::take_actions(uint64_t now_ms) {
   if (purge_pending_) {
     a.purge_unsent = true;
     purge_pending_ = false;
+  }
+  if (purge_in_flight_pending_) {
+    a.purge_unsent = true;
+    a.purge_in_flight = true;
+    purge_in_flight_pending_ = false;
   }
   if (recreate_pending_) {
     a.recreate_producer = true;
@@ -447,6 +480,14 @@ void forward_core::check_invariants() const {
   TRIB_ASSERT(dead >= dead_queued, "dead letters");
   TRIB_ASSERT(!isolating_ || (in_flight_ == 1 && window_.at(*isolating_).state == row_state::in_flight),
               "a suspect goes alone");
+  // Every row in flight is in sent_ exactly once, the oldest first.
+  std::set<int64_t> sent_in_flight;
+  for (const auto& [seq, at] : sent_) {
+    if (is_in_flight(seq)) TRIB_ASSERT(sent_in_flight.insert(seq).second, "a row in flight sent twice");
+  }
+  TRIB_ASSERT(sent_in_flight.size() == (limits_.delivery_timeout_ms > 0 ? in_flight_ : 0),
+              "rows in flight and their produce times");
+  TRIB_ASSERT(sent_.empty() || is_in_flight(sent_.front().first), "the oldest row sent is in flight");
   if (mode_ == core_mode::backing_off) TRIB_ASSERT(in_flight_ == 0 && unsent_.empty());
   if (mode_ == core_mode::stopped) TRIB_ASSERT(window_.empty());
 }

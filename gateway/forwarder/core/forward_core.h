@@ -23,6 +23,17 @@
 //     from its cursor reset: every row not yet removed comes again, in the buffer's order (priority,
 //     then seq), so order per key holds. A resend after an unknown outcome (a timeout) may duplicate:
 //     that is the window.
+//     This holds only if the producer never fails an older row of a partition while it goes on
+//     delivering younger ones. An idempotent librdkafka does exactly that when its own
+//     message.timeout.ms expires: the timed-out head of the queue is reported, the epoch is bumped
+//     and the rest of the queue (rows produced a few milliseconds later, not yet expired) is sent at
+//     once, on librdkafka's broker thread, long before our purge can run. So the adapter sets
+//     message.timeout.ms to infinite and the core keeps the delivery timeout itself: when the oldest
+//     row in flight has waited delivery_timeout_ms, it asks for a purge of everything the producer
+//     holds, queued AND in flight (purge_in_flight), and settles. Every row in flight is then reported
+//     as failed (possibly persisted: resent, maybe duplicated) unless it was delivered first; a
+//     younger row delivered implies the older ones before it on the connection were persisted too
+//     (the broker checks the idempotent sequence), so first copies stay in order.
 //   record: the broker refused a batch; the row becomes a suspect, the core settles without backoff
 //     and, when it meets the suspect again, sends it alone (nothing else in flight). Failing alone,
 //     it is dead-lettered; delivered, it was an innocent neighbour.
@@ -73,6 +84,8 @@ struct core_limits {
   uint64_t job_retry_ms = 1000;  // a buffer job failed (SQLite, worker busy): run it again after this
   bool unknown_topic_dead_letter = true;  // unknown_topic: dead-letter (true) or retry (false)
   uint64_t rate_window_ms = 10000;        // drain rate window
+  uint64_t delivery_timeout_ms =
+      0;  // a row in flight this long: purge queue and in flight, settle; 0 = never
 };
 
 // A row as the core sees it (the adapter keeps the data).
@@ -98,11 +111,12 @@ struct core_actions {
   std::vector<gateway_seq> remove;               // one job, at most remove_batch_rows_max
   std::optional<peek_request> peek;              // one job
   bool purge_unsent = false;       // ask the producer to drop what it has not sent (reported as failures)
+  bool purge_in_flight = false;    // ... and what it sent (a delivery timeout): every row in flight fails
   bool drop_unsent = false;        // drop the rows held for produce: they come again from the reset peek
   bool recreate_producer = false;  // the producer's state is fatal: replace it (nothing is in flight)
   bool empty() const {
-    return dead_letter.empty() && remove.empty() && !peek && !purge_unsent && !drop_unsent &&
-           !recreate_producer;
+    return dead_letter.empty() && remove.empty() && !peek && !purge_unsent && !purge_in_flight &&
+           !drop_unsent && !recreate_producer;
   }
 };
 
@@ -139,6 +153,7 @@ struct core_stats {
   uint64_t remove_errors = 0;
   uint64_t dead_letter_errors = 0;
   uint64_t uplink_changes = 0;
+  uint64_t delivery_timeouts = 0;  // the oldest row in flight passed delivery_timeout_ms: purged all
 };
 
 class forward_core {
@@ -155,7 +170,7 @@ class forward_core {
   // The jobs and producer calls to run now. Call after every event (and after producing).
   core_actions take_actions(uint64_t now_ms);
   // The next time after now_ms when tick()/take_actions() will have something to do (backoff end,
-  // queue-full retry, idle poll, job retry), or nullopt: only an event can move things.
+  // queue-full retry, idle poll, job retry, delivery timeout), or nullopt: only an event can move things.
   std::optional<uint64_t> next_deadline_ms(uint64_t now_ms) const;
   void tick(uint64_t now_ms);
 
@@ -210,6 +225,9 @@ class forward_core {
   void erase_row(gateway_seq seq);
   void dead_letter(gateway_seq seq, std::string reason);
   void set_uplink(bool up);
+  bool is_in_flight(int64_t seq) const;
+  void prune_sent();
+  std::optional<uint64_t> delivery_deadline_ms() const;
 
   core_limits limits_;
   backoff backoff_;
@@ -221,6 +239,12 @@ class forward_core {
   uint64_t window_bytes_ = 0;
   std::deque<gateway_seq> unsent_;  // taken rows waiting to be produced, in peek order
   size_t in_flight_ = 0;            // produced, no report yet
+  // (seq, produce time) in produce order, with a delivery timeout only; the front is the oldest row
+  // still in flight (rows that got their report are dropped from the front). Each row in flight
+  // appears once: a row is produced again only after a settle, and a settle ends with nothing in
+  // flight, which empties this. Bounded by the rows produced within one delivery_timeout_ms.
+  std::deque<std::pair<int64_t, uint64_t>> sent_;
+  uint64_t timeout_purge_at_ = 0;   // after a delivery-timeout purge, the next one not before this
   std::vector<gateway_seq> acked_;  // delivered, not yet in a remove job
   std::vector<gateway_seq> removing_;
   bool remove_outstanding_ = false;
@@ -234,12 +258,13 @@ class forward_core {
   uint64_t remove_retry_at_ = 0;
   uint64_t dead_letter_retry_at_ = 0;
 
-  bool settle_backoff_ = false;    // this settle ends with a backoff
-  bool purge_pending_ = false;     // actions: purge the producer's queue
-  bool drop_pending_ = false;      // actions: drop the held rows
-  bool recreate_pending_ = false;  // actions: recreate the producer
-  bool fatal_ = false;             // recreate the producer when settled
-  uint64_t resume_at_ = 0;         // backing_off: when to read again
+  bool settle_backoff_ = false;           // this settle ends with a backoff
+  bool purge_pending_ = false;            // actions: purge the producer's queue
+  bool purge_in_flight_pending_ = false;  // actions: purge the producer's queue and what is in flight
+  bool drop_pending_ = false;             // actions: drop the held rows
+  bool recreate_pending_ = false;         // actions: recreate the producer
+  bool fatal_ = false;                    // recreate the producer when settled
+  uint64_t resume_at_ = 0;                // backing_off: when to read again
 
   bool blocked_ = false;  // the producer's queue was full
   uint64_t blocked_until_ = 0;

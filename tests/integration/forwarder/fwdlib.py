@@ -222,6 +222,44 @@ def reading_of(record):
     return v["device"], v["seq"]
 
 
+def order_report(records, dev, seq, last, around=8):
+    """Text for an order failure: the device's records in its partition's offset order (offset, device
+    seq, gateway_seq, timestamp) around the first copy of `seq` and around `last`, and the partition's
+    records (every device) just before the misplaced one, so that a reader sees which batch landed
+    where."""
+    mine = []
+    for r in records:
+        d, s = reading_of(r)
+        if d == dev:
+            mine.append((r["partition"], r["offset"], s, r["headers"].get("tributary.gateway_seq"), r["timestamp"]))
+    mine.sort()
+    lines = [f"---- order failure: device {dev}, seq {seq} after {last}; the device's records "
+             f"(partition, offset, seq, gateway_seq, timestamp_ms) ----"]
+    first = next((i for i, m in enumerate(mine) if m[2] == seq), None)
+    prev = next((i for i, m in enumerate(mine) if m[2] == last), None)
+    shown = set()
+    for centre in (prev, first):
+        if centre is None:
+            continue
+        for i in range(max(0, centre - around), min(len(mine), centre + around + 1)):
+            if i not in shown:
+                shown.add(i)
+    for i in sorted(shown):
+        p, o, s, g, t = mine[i]
+        g = g.decode() if isinstance(g, bytes) else g
+        mark = "  <-- first copy" if i == first else ("  <-- seq before it" if i == prev else "")
+        lines.append(f"  p{p} @{o} seq {s} gseq {g} ts {t}{mark}")
+    if first is not None:
+        part, off = mine[first][0], mine[first][1]
+        lines.append(f"---- partition {part} around offset {off} (every device) ----")
+        near = sorted((r["offset"], reading_of(r), r["headers"].get("tributary.gateway_seq"), r["timestamp"])
+                      for r in records if r["partition"] == part and abs(r["offset"] - off) <= 12)
+        for o, (d, s), g, t in near:
+            g = g.decode() if isinstance(g, bytes) else g
+            lines.append(f"  @{o} {d} seq {s} gseq {g} ts {t}")
+    return "\n".join(lines)
+
+
 def check_delivery(acked, records, window=None, kills=0):
     """Every acknowledged reading is in `records`; per device, first occurrences are in seq order;
     duplicates share (gateway, gateway_seq) and number at most kills * window (when given).
@@ -244,6 +282,8 @@ def check_delivery(acked, records, window=None, kills=0):
         gseq_of[gkey] = (dev, seq)
         seen[(dev, seq)] = gkey
         last = by_device.get(dev, 0)
+        if seq <= last:
+            print(order_report(records, dev, seq, last))
         check(seq > last, f"device {dev}: seq {seq} after {last} (order per key broken)")
         by_device[dev] = seq
     missing = [(d, s) for (d, s, _g) in acked if (d, s) not in seen]

@@ -20,7 +20,8 @@ def main(args, workdir):
         d = fwdlib.driver(args.driver, workdir, b.bootstrap,
                           extra=["--set", "forwarder.delivery_timeout_ms=3000", "--set",
                                  "forwarder.request_timeout_ms=1000", "--set", "forwarder.retry_backoff_max_ms=2000",
-                                 "--set", "forwarder.stats_interval_ms=500"])
+                                 "--set", "forwarder.stats_interval_ms=500"] +
+                          (["--log-level", "trace", "--set", "forwarder.librdkafka=debug=eos"] if args.trace else []))
         d.start("--rows", str(rows), "--rate", str(RATE), "--devices", "20", "--exit-when-drained")
         fwdlib.wait_for(lambda: (d.metric("tributary_gateway_forwarder_forwarded_rows_total") or 0) > RATE, 20,
                         "forwarding to start")
@@ -68,5 +69,7 @@ def main(args, workdir):
 
 if __name__ == "__main__":
     a = fwdlib.parse_args([("--outage-s", {"type": int, "default": 10}),
-                           ("--broker-kill", {"action": "store_true", "help": "SIGKILL the broker instead of SIGTERM"})])
+                           ("--broker-kill", {"action": "store_true", "help": "SIGKILL the broker instead of SIGTERM"}),
+                           ("--trace", {"action": "store_true",
+                                        "help": "log every delivery report and librdkafka's idempotence events"})])
     fwdlib.run_test(a, main)

@@ -40,6 +40,9 @@ TEST_CASE("forwarder keys load from JSON, with the passthrough list") {
   CHECK(prop(p, "compression.type") == "zstd");
   CHECK(prop(p, "linger.ms") == "20");
   CHECK(prop(p, "max.in.flight.requests.per.connection") == "5");
+  // The core enforces delivery_timeout_ms; librdkafka's own timeout would fail the head of a queue and
+  // send the rest (forward_core.h).
+  CHECK(prop(p, "message.timeout.ms") == "0");
   CHECK(prop(p, "security.protocol") == "sasl_ssl");
   CHECK(prop(p, "ssl.ca.location") == "/etc/ca.pem");
   // Passthrough comes last.
@@ -48,6 +51,7 @@ TEST_CASE("forwarder keys load from JSON, with the passthrough list") {
   CHECK(l.in_flight_rows_max == 500);
   CHECK(l.batch_rows_max == 100);
   CHECK_FALSE(l.unknown_topic_dead_letter);
+  CHECK(l.delivery_timeout_ms == c.delivery_timeout_ms);
 }
 
 TEST_CASE("the forwarder is off without bootstrap servers or when disabled") {

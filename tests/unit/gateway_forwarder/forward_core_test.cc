@@ -73,6 +73,7 @@ struct harness {
   std::vector<int64_t> sent;      // produce order (accepted)
   std::deque<int64_t> in_flight;  // accepted, no report yet
   int purges = 0;
+  int in_flight_purges = 0;  // purges that also drop what the producer sent (delivery timeout)
   int drops = 0;
   int recreations = 0;
   bool fail_removes = false;
@@ -105,6 +106,7 @@ struct harness {
       }
       if (a.drop_unsent) drops++;
       if (a.purge_unsent) purges++;
+      if (a.purge_in_flight) in_flight_purges++;
       if (a.recreate_producer) recreations++;
       if (!a.dead_letter.empty()) {
         for (auto& d : a.dead_letter) {
@@ -260,9 +262,11 @@ TEST_CASE("a retriable failure: purge, wait for every report, back off, read aga
   for (int i = 1; i <= 6; ++i) h.buf.append(1);  // one key: order matters
   h.step();
   REQUIRE(h.in_flight.size() == 6);
-  // seq 1 delivered; seq 2 times out; 3..6 still with the producer.
+  // seq 1 delivered; seq 2 fails retriably; 3..6 still with the producer. (The bookkeeping only:
+  // librdkafka's own message timeout is off, because it failed old rows of a partition and went on
+  // sending younger ones - see "the delivery timeout" tests below.)
   h.core.on_delivered(gateway_seq(1), h.now);
-  h.core.on_delivery_failed(gateway_seq(2), code::msg_timed_out, "Local: Message timed out", h.now);
+  h.core.on_delivery_failed(gateway_seq(2), code::transport, "Local: Broker transport failure", h.now);
   h.in_flight.clear();
   CHECK(h.core.mode() == core_mode::settling);
   CHECK_FALSE(h.core.uplink_up());
@@ -302,6 +306,116 @@ TEST_CASE("a retriable failure: purge, wait for every report, back off, read aga
   CHECK(h.core.stats().backoffs == 1);
   CHECK(h.core.stats().resent_rows == 4);
   CHECK(h.core.stats().failures[static_cast<size_t>(error_class::retriable)] == 4);
+}
+
+TEST_CASE("the delivery timeout is the core's: past it, everything in the producer goes at once") {
+  // it_forwarder_outage, 1 run in 8: librdkafka's own message.timeout.ms failed the head of the
+  // partition's queue (rows produced first) while the rows produced a few ms later, not yet expired,
+  // were sent at once with a bumped epoch and delivered: younger rows of a key landed before older
+  // ones. The core now times rows out itself, all of them together, and purges what was sent too.
+  auto l = small_limits();
+  l.delivery_timeout_ms = 3000;
+  harness h(l);
+  for (int i = 1; i <= 4; ++i) h.buf.append(1);  // one key
+  h.step();
+  REQUIRE(h.in_flight.size() == 4);
+  const uint64_t first_sent = h.now;
+  h.advance(20);
+  h.core.on_delivered(gateway_seq(1), h.now);  // the oldest row is delivered: the clock is row 2's
+  h.in_flight.pop_front();
+  h.buf.append(1);
+  h.buf.append(1);
+  h.step();
+  REQUIRE(h.in_flight.size() == 5);  // 2..6: 5 and 6 produced 20 ms after the others
+  h.advance(first_sent + 3000 - 1 - h.now);
+  h.step();
+  CHECK(h.core.mode() == core_mode::running);
+  CHECK(h.in_flight_purges == 0);
+  h.advance(1);  // row 2 has waited 3000 ms; 5 and 6 only 2980 ms: they go too
+  h.step();
+  CHECK(h.core.mode() == core_mode::settling);
+  CHECK(h.in_flight_purges == 1);
+  CHECK(h.purges == 1);
+  CHECK(h.core.stats().delivery_timeouts == 1);
+  CHECK_FALSE(h.core.uplink_up());
+  CHECK_FALSE(h.core.next_to_produce());
+  // Reports that do not come: no second purge before another delivery_timeout_ms.
+  h.advance(2999);
+  h.step();
+  CHECK(h.in_flight_purges == 1);
+  h.advance(1);
+  h.step();
+  CHECK(h.in_flight_purges == 2);
+  CHECK(h.core.stats().settles == 1);  // one settle
+  // The purge reports every row: sent ones as possibly persisted, queued ones as purged.
+  h.core.on_delivery_failed(gateway_seq(2), code::purge_inflight, "purged in flight", h.now);
+  h.core.on_delivery_failed(gateway_seq(3), code::purge_inflight, "purged in flight", h.now);
+  h.core.on_delivery_failed(gateway_seq(4), code::purge_queue, "purged", h.now);
+  h.core.on_delivery_failed(gateway_seq(5), code::purge_queue, "purged", h.now);
+  h.step();
+  CHECK(h.core.mode() == core_mode::settling);  // 6 has no report yet
+  h.core.on_delivery_failed(gateway_seq(6), code::purge_queue, "purged", h.now);
+  h.in_flight.clear();
+  h.step();
+  REQUIRE(h.core.mode() == core_mode::backing_off);
+  CHECK(h.core.next_deadline_ms(h.now) == h.core.resume_at_ms());  // nothing in flight: no delivery clock
+  const auto sent_before = h.sent.size();
+  h.advance(*h.core.resume_at_ms() - h.now);
+  h.step();
+  std::vector<int64_t> resent(h.sent.begin() + static_cast<std::ptrdiff_t>(sent_before), h.sent.end());
+  // From the oldest, in order (the first peek takes 4 rows, the next one the last).
+  CHECK(resent == std::vector<int64_t>{2, 3, 4, 5, 6});
+  h.drain();
+  CHECK(h.buf.rows.empty());
+  CHECK(h.core.stats().delivery_timeouts == 2);
+}
+
+TEST_CASE("the delivery timeout runs from the oldest row still in flight; 0 turns it off") {
+  SUBCASE("on") {
+    auto l = small_limits();
+    l.delivery_timeout_ms = 1000;
+    harness h(l);
+    for (int i = 1; i <= 4; ++i) h.buf.append(i);
+    h.step();
+    REQUIRE(h.in_flight.size() == 4);
+    const uint64_t t0 = h.now;
+    h.advance(600);
+    // Delivered out of order (other partitions): the clock stays with the oldest row in flight.
+    h.core.on_delivered(gateway_seq(3), h.now);
+    CHECK(h.core.next_deadline_ms(h.now) == t0 + 1000);
+    h.core.on_delivered(gateway_seq(1), h.now);
+    h.core.on_delivered(gateway_seq(2), h.now);
+    h.core.on_delivered(gateway_seq(4), h.now);
+    h.in_flight.clear();
+    h.buf.append(5);
+    h.advance(20);  // past idle_poll_ms
+    h.step();
+    REQUIRE(h.in_flight.size() == 1);
+    CHECK(h.core.stats().delivery_timeouts == 0);
+    const uint64_t t5 = h.now;  // row 5's clock
+    h.advance(999);
+    h.step();
+    CHECK(h.in_flight_purges == 0);
+    h.advance(1);
+    h.step();
+    CHECK(h.in_flight_purges == 1);
+    CHECK(h.now == t5 + 1000);
+    h.fail_all(code::purge_inflight);
+    h.drain();
+    CHECK(h.core.stats().delivery_timeouts == 1);
+    CHECK(h.buf.rows.empty());
+  }
+  SUBCASE("off") {
+    harness h;  // delivery_timeout_ms = 0: the producer's timeout, if any
+    h.buf.append(1);
+    h.step();
+    REQUIRE(h.in_flight.size() == 1);
+    h.advance(1000000);
+    h.step();
+    CHECK(h.core.mode() == core_mode::running);
+    CHECK(h.in_flight_purges == 0);
+    CHECK(h.core.stats().delivery_timeouts == 0);
+  }
 }
 
 TEST_CASE("backoff doubles while failures repeat and resets after a delivery") {
