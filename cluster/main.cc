@@ -32,6 +32,7 @@
 #include "cluster/broker/broker_config.h"
 #include "cluster/broker/broker_service.h"
 #include "cluster/broker/flusher.h"
+#include "cluster/broker/group_service.h"
 #include "cluster/broker/partition_manager.h"
 #include "cluster/kafka/handlers/handlers.h"
 #include "cluster/kafka/server.h"
@@ -110,6 +111,7 @@ class node {
   std::unique_ptr<broker::partition_manager> pm_;
   std::unique_ptr<broker::flusher> flusher_;
   std::unique_ptr<broker::broker_service> svc_;
+  std::unique_ptr<broker::group_service> groups_;
   std::unique_ptr<ks::server> kafka_;
   std::optional<uv::timer> retention_timer_;
   std::optional<uv::timer> shutdown_timer_;
@@ -201,6 +203,14 @@ int node::run() {
   // the kernel gave); nothing is served before that.
   svc_ = std::make_unique<broker::broker_service>(*loop_, cfg_, *pm_, *flusher_, registry_, *cluster_id,
                                                   broker::advertised_address{});
+  // The group coordinator: replays __consumer_offsets before anything is served.
+  groups_ = std::make_unique<broker::group_service>(*loop_, cfg_, *svc_, registry_,
+                                                    broker::random_topic_id().substr(0, 8));
+  if (auto r = groups_->load(); !r) {
+    TRIB_LOG_ERROR("broker", "groups_load_failed", {"error", r.error().message()});
+    return 1;
+  }
+  svc_->set_groups(groups_.get());
   kafka_ = std::make_unique<ks::server>(*loop_, *svc_, registry_);
   if (auto r = kafka_->listen(cfg_.listen); !r) {
     TRIB_LOG_ERROR("broker", "kafka_listen_failed", {"address", cfg_.listen}, {"error", r.error().message()});
@@ -233,6 +243,8 @@ int node::run() {
 
   // The loop stopped (final_close): tear down in dependency order, then close the loop's handles.
   kafka_.reset();
+  if (svc_) svc_->set_groups(nullptr);
+  groups_.reset();
   svc_.reset();
   flusher_.reset();
   retention_timer_.reset();
@@ -264,6 +276,7 @@ void node::begin_shutdown(int exit_code, std::string_view why) {
   if (retention_timer_) retention_timer_->cancel();
   kafka_->stop_accepting();
   kafka_->stop_reading();
+  if (groups_) groups_->shutdown();  // parked JoinGroup/SyncGroup answer now
   shutdown_deadline_ms_ = static_cast<int64_t>(loop_->now_ms() + cfg_.shutdown_timeout_ms);
   // One last group commit for whatever was appended, then every parked request answers now (produce
   // waiters find their batches durable, long polls answer with what there is).

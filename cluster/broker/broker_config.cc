@@ -75,6 +75,36 @@ void declare(config::schema& s, broker_config& c) {
   s.add("log.producers_per_partition_max", c.log.producers_per_partition_max,
         "Idempotent producers remembered per partition (the oldest is forgotten).", {.min = 1});
 
+  s.add("groups.offsets_partitions", c.groups.offsets_partitions,
+        "Partitions of the internal topic __consumer_offsets (offsets.topic.num.partitions), created "
+        "on first use; a group lives in partition hash(group id) mod this count. Fixed once created.",
+        {.min = 1, .max = 1000});
+  s.add("groups.offsets_segment_bytes", c.groups.offsets_segment_bytes,
+        "Segment size of __consumer_offsets (small, so that compaction can drop old segments).",
+        {.min = 4096, .max = 1ull << 30});
+  s.add("groups.offsets_compact_bytes", c.groups.offsets_compact_bytes,
+        "When a __consumer_offsets partition grows beyond this (and beyond 4x its live state), its "
+        "live state is written again and the segments before it are deleted.",
+        {.min = 16384});
+  s.add("groups.min_session_timeout_ms", c.groups.min_session_timeout_ms,
+        "Smallest session timeout a member may ask for (group.min.session.timeout.ms).",
+        {.min = 1, .max = 3600000});
+  s.add("groups.max_session_timeout_ms", c.groups.max_session_timeout_ms,
+        "Largest session timeout a member may ask for (group.max.session.timeout.ms).",
+        {.min = 1, .max = 3600000});
+  s.add("groups.initial_rebalance_delay_ms", c.groups.initial_rebalance_delay_ms,
+        "The first rebalance of an empty group waits this long for more members "
+        "(group.initial.rebalance.delay.ms); 0 = none.",
+        {.min = 0, .max = 300000});
+  s.add("groups.max_size", c.groups.max_size, "Members of one group; more get GROUP_MAX_SIZE_REACHED.",
+        {.min = 1, .max = 100000});
+  s.add("groups.offset_metadata_max_bytes", c.groups.offset_metadata_max_bytes,
+        "Largest metadata string of a committed offset (offset.metadata.max.bytes).", {.max = 1u << 20});
+  s.add("groups.offsets_retention_ms", c.groups.offsets_retention_ms,
+        "Committed offsets of a group without members expire this long after it emptied or after its "
+        "last commit (offsets.retention.minutes, KIP-211); -1 keeps them.",
+        {.min = -1});
+
   s.add("retention.check_interval_ms", c.retention_check_interval_ms,
         "How often retention runs (log.retention.check.interval.ms).", {.min = 100});
   s.add("shutdown.timeout_ms", c.shutdown_timeout_ms,
@@ -99,6 +129,8 @@ config::config_result<> validate(const broker_config& c) {
   if (c.kafka.write_buffer_bytes <= static_cast<uint64_t>(c.kafka.fetch_max_bytes) + (1u << 20))
     return bad("kafka.write_buffer_bytes must exceed kafka.fetch_max_bytes by at least 1 MiB");
   if (c.data_dir.empty()) return bad("data_dir: empty");
+  if (c.groups.min_session_timeout_ms > c.groups.max_session_timeout_ms)
+    return bad("groups.min_session_timeout_ms must not exceed groups.max_session_timeout_ms");
   return {};
 }
 

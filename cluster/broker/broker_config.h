@@ -61,6 +61,20 @@ struct broker_config {
     uint32_t producers_per_partition_max = 10000;
   } log;
 
+  // Consumer groups (cluster/group, group_service.h). Offsets and group metadata are records of the
+  // internal topic __consumer_offsets (created on first use with offsets_partitions partitions).
+  struct {
+    int32_t offsets_partitions = 50;              // offsets.topic.num.partitions
+    uint64_t offsets_segment_bytes = 1ull << 20;  // segment size of __consumer_offsets
+    uint64_t offsets_compact_bytes = 8ull << 20;  // rewrite a partition's live state beyond this size
+    int32_t min_session_timeout_ms = 6000;        // group.min.session.timeout.ms
+    int32_t max_session_timeout_ms = 1800000;     // group.max.session.timeout.ms
+    int32_t initial_rebalance_delay_ms = 3000;    // group.initial.rebalance.delay.ms
+    uint32_t max_size = 1000;                     // group.max.size
+    uint32_t offset_metadata_max_bytes = 4096;    // offset.metadata.max.bytes
+    int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;  // offsets.retention.minutes (as ms)
+  } groups;
+
   uint64_t retention_check_interval_ms = 300000;
   uint64_t shutdown_timeout_ms = 10000;
 };

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "cluster/broker/group_service.h"
 #include "common/assert.h"
 #include "common/log.h"
 
@@ -290,6 +291,7 @@ void broker_service::arm_deadline_timer() {
 void broker_service::refresh_gauges() {
   for (partition* p : pm_.all_partitions())
     counters(*p).log_bytes->set(static_cast<int64_t>(p->log().size_bytes()));
+  if (groups_) groups_->refresh_metrics();
 }
 
 std::vector<config_entry> broker_service::topic_configs(const topic_info& t) const {

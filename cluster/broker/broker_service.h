@@ -61,6 +61,8 @@ struct partition_counters {
   metrics::gauge* log_bytes = nullptr;
 };
 
+class group_service;
+
 class broker_service {
  public:
   broker_service(uv::loop& l, const broker_config& cfg, partition_manager& pm, flusher& f,
@@ -120,6 +122,10 @@ class broker_service {
   std::vector<config_entry> topic_configs(const topic_info& t) const;
   std::vector<config_entry> broker_configs() const;
 
+  // ---- groups (group_service.h; set once by main before serving, nullptr in tests without groups)
+  void set_groups(group_service* g) { groups_ = g; }
+  group_service* groups() { return groups_; }
+
   // Updates log-size gauges (before a /metrics render).
   void refresh_gauges();
 
@@ -147,6 +153,7 @@ class broker_service {
   std::unordered_map<std::string, partition_counters> counters_;
   metrics::gauge* waiting_gauge_ = nullptr;
   metrics::counter* topics_created_ = nullptr;
+  group_service* groups_ = nullptr;
 };
 
 // `<data_dir>/cluster_id`: read it, or create it (22 characters of URL-safe base64 of 16 random

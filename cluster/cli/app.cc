@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cluster/cli/consume.h"
+#include "cluster/cli/group.h"
 #include "cluster/cli/produce.h"
 #include "cluster/cli/topic.h"
 
@@ -21,6 +22,7 @@ constexpr add_commands_fn k_command_groups[] = {
     add_topic_commands,
     add_produce_command,
     add_consume_command,
+    add_group_commands,
 };
 
 void add_footer(CLI::App& app) {

@@ -32,6 +32,16 @@ bool request_context::connection_open() const {
   return c && c->is_open();
 }
 
+std::string request_context::client_host() const {
+  auto c = conn_.lock();
+  if (!c) return {};
+  const std::string& peer = c->peer();
+  auto colon = peer.rfind(':');
+  std::string host = colon == std::string::npos ? peer : peer.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return "/" + host;
+}
+
 void request_context::complete(std::vector<uint8_t> bytes) {
   TRIB_ASSERT(!answered_, "a request is answered once");
   answered_ = true;

@@ -61,6 +61,10 @@ class request_context : public std::enable_shared_from_this<request_context> {
   void close_connection(std::string_view why);
   bool answered() const { return answered_; }
   bool connection_open() const;
+  // The client's address as Kafka reports it in DescribeGroups ("/127.0.0.1"); "" once disconnected.
+  std::string client_host() const;
+  // The request header's client_id ("" when null).
+  std::string client_id() const { return request_.header.client_id.value_or(""); }
 
   // A writable view of `inside` (bytes of this request's frame, e.g. a Produce batch, which the
   // append rewrites in place).

@@ -366,6 +366,22 @@ result<size_t> partition_log::apply_retention(int64_t now_ms, offset keep_from) 
   return deleted;
 }
 
+result<size_t> partition_log::delete_before(offset keep_from) {
+  size_t deleted = 0;
+  while (segments_.size() > 1) {
+    auto first = segments_.begin()->second;
+    if (first->end_offset() > keep_from) break;
+    segments_.erase(segments_.begin());
+    std::erase(unsynced_, first);
+    first->remove_files();
+    dir_dirty_ = true;
+    ++deleted;
+    TRIB_LOG_INFO("storage", "segment_deleted", {"path", first->log_path().string()}, {"reason", "compacted"},
+                  {"log_start_offset", start_offset().value});
+  }
+  return deleted;
+}
+
 result<void> partition_log::close() {
   TRIB_TRY_VOID(sync_now());
   for (const auto& [_, s] : segments_) TRIB_TRY_VOID(s->write_indexes());

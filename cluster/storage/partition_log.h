@@ -111,6 +111,9 @@ class partition_log {
   // Deletes whole segments by age and size (never the active one, never any segment with data at or
   // above `keep_from`, e.g. the high watermark). Returns how many were deleted.
   result<size_t> apply_retention(int64_t now_ms, offset keep_from);
+  // Deletes every whole segment below `keep_from` (never the active one), whatever its age and size:
+  // for a log whose live state was written again at keep_from (__consumer_offsets compaction).
+  result<size_t> delete_before(offset keep_from);
   // Writes the index files of every segment (clean shutdown).
   result<void> close();
 

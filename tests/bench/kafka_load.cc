@@ -10,7 +10,10 @@
 // and waits for every delivery report. Latency of a record = delivery report time - enqueue time: at
 // saturation it includes the time queued in the client, at most --window records (default 100,000).
 // consume: assigns every partition from offset 0 (no consumer group) and reads --records records,
-// timed from the first record's arrival.
+// timed from the first record's arrival. With --group G it subscribes as a member of consumer group G
+// instead (auto.offset.reset=earliest, auto commit every second) and reads its share; the line then
+// also has first_ms= and last_ms= (wall clock of the first and last record) so that a script can
+// compute the throughput of several members together.
 // Prints one line of key=value figures; exit 1 when records failed or the run timed out.
 #include <librdkafka/rdkafka.h>
 
@@ -43,7 +46,14 @@ struct options {
   int batch_bytes = 1000000;
   int timeout_s = 120;
   int window = 100000;
+  std::string group;  // consume: "" = assign every partition; else subscribe as a member of this group
 };
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 struct produce_state {
   std::vector<int64_t> enqueued_ns;
@@ -181,11 +191,13 @@ int consume(const options& o) {
   // records of 100 B) made the tool wait ~1 s per fetch and measure 150,000 records/s whatever the
   // broker did. 1 MiB fetches below a 1,000,000-record threshold keep fetches pipelined.
   // group.id only because librdkafka's consumer API wants one: partitions are assigned, nothing committed.
-  bool ok = set(c, "bootstrap.servers", o.bootstrap) && set(c, "group.id", "kafka_load") &&
-            set(c, "enable.auto.commit", "false") && set(c, "enable.auto.offset.store", "false") &&
-            set(c, "fetch.wait.max.ms", "100") && set(c, "max.partition.fetch.bytes", "1048576") &&
-            set(c, "queued.min.messages", "1000000") && set(c, "fetch.max.bytes", "67108864") &&
-            set(c, "queued.max.messages.kbytes", "262144");
+  const bool member = !o.group.empty();
+  bool ok = set(c, "bootstrap.servers", o.bootstrap) && set(c, "group.id", member ? o.group : "kafka_load") &&
+            set(c, "enable.auto.commit", member ? "true" : "false") &&
+            set(c, "enable.auto.offset.store", member ? "true" : "false") &&
+            set(c, "auto.offset.reset", "earliest") && set(c, "fetch.wait.max.ms", "100") &&
+            set(c, "max.partition.fetch.bytes", "1048576") && set(c, "queued.min.messages", "1000000") &&
+            set(c, "fetch.max.bytes", "67108864") && set(c, "queued.max.messages.kbytes", "262144");
   if (!ok) return 2;
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
@@ -193,13 +205,23 @@ int consume(const options& o) {
     std::fprintf(stderr, "rd_kafka_new: %s\n", err);
     return 2;
   }
-  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(o.partitions);
-  for (int p = 0; p < o.partitions; ++p)
-    rd_kafka_topic_partition_list_add(parts, o.topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  rd_kafka_assign(rk, parts);
-  rd_kafka_topic_partition_list_destroy(parts);
+  if (member) {
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, o.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+  } else {
+    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(o.partitions);
+    for (int p = 0; p < o.partitions; ++p)
+      rd_kafka_topic_partition_list_add(parts, o.topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+  }
   rd_kafka_queue_t* q = rd_kafka_queue_get_consumer(rk);
   int64_t start = 0;  // the first record's arrival: connecting and the first fetch are not counted
+  int64_t first_ms = 0;
+  int64_t last_ms = 0;
   int64_t deadline = now_ns() + int64_t{o.timeout_s} * 1000000000;
   uint64_t got = 0;
   uint64_t bytes = 0;
@@ -208,7 +230,11 @@ int consume(const options& o) {
     ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch.data(), batch.size());
     for (ssize_t i = 0; i < n; ++i) {
       if (batch[static_cast<size_t>(i)]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (got++ == 0) start = now_ns();
+        if (got++ == 0) {
+          start = now_ns();
+          first_ms = wall_ms();
+        }
+        last_ms = wall_ms();
         bytes += batch[static_cast<size_t>(i)]->len + batch[static_cast<size_t>(i)]->key_len;
       }
       rd_kafka_message_destroy(batch[static_cast<size_t>(i)]);
@@ -217,10 +243,10 @@ int consume(const options& o) {
   double seconds = static_cast<double>(now_ns() - start) / 1e9;
   std::printf(
       "mode=consume topic=%s partitions=%d records=%llu seconds=%.3f records_per_s=%.0f mb_per_s=%.1f "
-      "complete=%d\n",
+      "complete=%d first_ms=%lld last_ms=%lld\n",
       o.topic.c_str(), o.partitions, static_cast<unsigned long long>(got), seconds,
       static_cast<double>(got) / seconds, static_cast<double>(bytes) / seconds / 1e6,
-      got >= o.records ? 1 : 0);
+      got >= o.records ? 1 : 0, static_cast<long long>(first_ms), static_cast<long long>(last_ms));
   rd_kafka_queue_destroy(q);
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
@@ -249,6 +275,7 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-s", o.timeout_s, "bound on the whole run")->check(CLI::Range(1, 3600));
   app.add_option("--window", o.window, "records queued in the client at most (queue.buffering.max.messages)")
       ->check(CLI::Range(1, 10000000));
+  app.add_option("--group", o.group, "consume as a member of this consumer group (subscribe)");
   CLI11_PARSE(app, argc, argv);
   return o.mode == "produce" ? produce(o) : consume(o);
 }

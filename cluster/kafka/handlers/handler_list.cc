@@ -22,11 +22,21 @@ constexpr std::array list{
     handler{p::api_key::fetch,            4, 12, &typed<p::fetch_request, &handlers::fetch>, &handlers::fetch_reject},
     handler{p::api_key::list_offsets,     0, 6,  &typed<p::list_offsets_request, &handlers::list_offsets>, nullptr},
     handler{p::api_key::metadata,         0, 12, &typed<p::metadata_request, &handlers::metadata>, nullptr},
+    handler{p::api_key::offset_commit,    0, 8,  &typed<p::offset_commit_request, &handlers::offset_commit>, nullptr},
+    handler{p::api_key::offset_fetch,     0, 7,  &typed<p::offset_fetch_request, &handlers::offset_fetch>, nullptr},
+    handler{p::api_key::find_coordinator, 0, 4,  &typed<p::find_coordinator_request, &handlers::find_coordinator>, nullptr},
+    handler{p::api_key::join_group,       0, 7,  &typed<p::join_group_request, &handlers::join_group>, nullptr},
+    handler{p::api_key::heartbeat,        0, 4,  &typed<p::heartbeat_request, &handlers::heartbeat>, nullptr},
+    handler{p::api_key::leave_group,      0, 4,  &typed<p::leave_group_request, &handlers::leave_group>, nullptr},
+    handler{p::api_key::sync_group,       0, 4,  &typed<p::sync_group_request, &handlers::sync_group>, nullptr},
+    handler{p::api_key::describe_groups,  0, 5,  &typed<p::describe_groups_request, &handlers::describe_groups>, nullptr},
+    handler{p::api_key::list_groups,      0, 2,  &typed<p::list_groups_request, &handlers::list_groups>, nullptr},
     handler{p::api_key::api_versions,     0, 3,  &typed<p::api_versions_request, &handlers::api_versions>, nullptr},
     handler{p::api_key::create_topics,    0, 5,  &typed<p::create_topics_request, &handlers::create_topics>, nullptr},
     handler{p::api_key::delete_topics,    0, 4,  &typed<p::delete_topics_request, &handlers::delete_topics>, nullptr},
     handler{p::api_key::init_producer_id, 0, 4,  &typed<p::init_producer_id_request, &handlers::init_producer_id>, nullptr},
     handler{p::api_key::describe_configs, 0, 4,  &typed<p::describe_configs_request, &handlers::describe_configs>, nullptr},
+    handler{p::api_key::delete_groups,    0, 2,  &typed<p::delete_groups_request, &handlers::delete_groups>, nullptr},
 };
 // clang-format on
 

@@ -47,6 +47,17 @@ void create_topics(request_context& ctx, protocol::create_topics_request& req);
 void delete_topics(request_context& ctx, protocol::delete_topics_request& req);
 void init_producer_id(request_context& ctx, protocol::init_producer_id_request& req);
 void describe_configs(request_context& ctx, protocol::describe_configs_request& req);
+// Consumer groups (broker/group_service.h over the pure core in cluster/group).
+void offset_commit(request_context& ctx, protocol::offset_commit_request& req);
+void offset_fetch(request_context& ctx, protocol::offset_fetch_request& req);
+void find_coordinator(request_context& ctx, protocol::find_coordinator_request& req);
+void join_group(request_context& ctx, protocol::join_group_request& req);
+void heartbeat(request_context& ctx, protocol::heartbeat_request& req);
+void leave_group(request_context& ctx, protocol::leave_group_request& req);
+void sync_group(request_context& ctx, protocol::sync_group_request& req);
+void describe_groups(request_context& ctx, protocol::describe_groups_request& req);
+void list_groups(request_context& ctx, protocol::list_groups_request& req);
+void delete_groups(request_context& ctx, protocol::delete_groups_request& req);
 }  // namespace handlers
 
 }  // namespace tributary::cluster::kafka

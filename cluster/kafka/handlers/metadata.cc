@@ -2,9 +2,11 @@
 // controller and leads every partition with replicas = isr = [node]. Topics a client asks for by name
 // are auto-created when auto_create_topics is on and the request allows it (always before v4,
 // allow_auto_topic_creation from v4), synchronously, so the answer already describes them. v10+:
-// topic ids; a topic asked for by id alone that does not exist gets UNKNOWN_TOPIC_ID.
+// topic ids; a topic asked for by id alone that does not exist gets UNKNOWN_TOPIC_ID. The internal
+// topic __consumer_offsets is left out of "every topic" and described (is_internal) when asked by name.
 #include <charconv>
 
+#include "cluster/broker/group_service.h"
 #include "cluster/kafka/errors.h"
 #include "cluster/kafka/handlers/handlers.h"
 
@@ -40,6 +42,7 @@ std::string to_hex(const p::uuid& u) {
 p::metadata_response::topic describe(broker::broker_service& b, const broker::topic_info& t) {
   p::metadata_response::topic out;
   out.name = t.name;
+  out.is_internal = t.name == broker::group_service::offsets_topic;
   out.topic_id = to_uuid(t.topic_id);
   out.partitions.reserve(static_cast<size_t>(t.partitions));
   for (int32_t i = 0; i < t.partitions; ++i) {
@@ -67,7 +70,10 @@ void metadata(request_context& ctx, protocol::metadata_request& req) {
   // v0: an empty list means every topic; v1+: null means every topic, empty means none.
   const bool all = !req.topics || (v == 0 && req.topics->empty());
   if (all) {
-    for (const auto& [_, t] : b.topics().all()) r.topics.push_back(describe(b, t));
+    for (const auto& [name, t] : b.topics().all()) {
+      if (name == broker::group_service::offsets_topic) continue;  // internal: only when asked by name
+      r.topics.push_back(describe(b, t));
+    }
     ctx.respond(r);
     return;
   }
@@ -85,6 +91,7 @@ void metadata(request_context& ctx, protocol::metadata_request& req) {
       }
       continue;
     }
+    if (*wanted.name == broker::group_service::offsets_topic && b.groups()) b.groups()->ensure_topic();
     auto t = b.get_or_create(*wanted.name, allow_create);
     if (t) {
       r.topics.push_back(describe(b, **t));

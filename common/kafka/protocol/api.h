@@ -29,6 +29,7 @@ enum class api_key : int16_t {
   init_producer_id = 22,
   describe_configs = 32,
   sasl_authenticate = 36,
+  delete_groups = 42,
 };
 
 inline constexpr int16_t k_never_flexible = std::numeric_limits<int16_t>::max();

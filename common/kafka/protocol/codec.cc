@@ -83,7 +83,8 @@ TRIB_INSTANTIATE_API(delete_topics_request, delete_topics_response)
 TRIB_INSTANTIATE_API(init_producer_id_request, init_producer_id_response)
 TRIB_INSTANTIATE_API(describe_configs_request, describe_configs_response)
 TRIB_INSTANTIATE_API(sasl_authenticate_request, sasl_authenticate_response)
-static_assert(k_described_apis.size() == 20, "every API of messages.h is instantiated above");
+TRIB_INSTANTIATE_API(delete_groups_request, delete_groups_response)
+static_assert(k_described_apis.size() == 21, "every API of messages.h is instantiated above");
 
 #undef TRIB_INSTANTIATE_API
 #undef TRIB_INSTANTIATE

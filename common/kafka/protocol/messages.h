@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "common/kafka/protocol/messages/api_versions.h"
+#include "common/kafka/protocol/messages/delete_groups.h"
 #include "common/kafka/protocol/messages/describe_configs.h"
 #include "common/kafka/protocol/messages/describe_groups.h"
 #include "common/kafka/protocol/messages/fetch.h"
@@ -61,7 +62,8 @@ using described_apis =
               api_messages<delete_topics_request, delete_topics_response>,
               api_messages<init_producer_id_request, init_producer_id_response>,
               api_messages<describe_configs_request, describe_configs_response>,
-              api_messages<sasl_authenticate_request, sasl_authenticate_response>>;
+              api_messages<sasl_authenticate_request, sasl_authenticate_response>,
+              api_messages<delete_groups_request, delete_groups_response>>;
 
 // A request or response body of any described API.
 using request_body = described_apis::request_body;

@@ -126,13 +126,13 @@ def main(binary, workdir):
     err, n = struct.unpack_from(">hi", body, 0)
     keys = {struct.unpack_from(">hhh", body, 6 + 6 * i)[0]: struct.unpack_from(">hhh", body, 6 + 6 * i)[1:]
             for i in range(n)}
-    check(corr == 42 and err == 0 and keys.get(0) == (3, 9) and keys.get(1) == (4, 12) and 10 not in keys,
+    check(corr == 42 and err == 0 and keys.get(0) == (3, 9) and keys.get(1) == (4, 12) and 17 not in keys,
           f"ApiVersions v0: {keys}")
-    # An API we do not implement yet (FindCoordinator v0): UNSUPPORTED_VERSION, connection kept.
-    c.send(request_frame(10, 0, 43, brokerlib.kstring("group")))
+    # An API we do not implement (SaslHandshake v1): UNSUPPORTED_VERSION, connection kept.
+    c.send(request_frame(17, 1, 43, brokerlib.kstring("PLAIN")))
     corr, body = c.recv_frame()
     (err,) = struct.unpack_from(">h", body, 0)
-    check(corr == 43 and err == UNSUPPORTED_VERSION, f"FindCoordinator: {corr} {err}")
+    check(corr == 43 and err == UNSUPPORTED_VERSION, f"SaslHandshake: {corr} {err}")
     c.close()
     # Produce v2 (described, not advertised: magic 2 needs v3+): UNSUPPORTED_VERSION per partition.
     err, _ = produce_error(port, record_batch([b"v2"]), version=2)

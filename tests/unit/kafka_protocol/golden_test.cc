@@ -296,3 +296,17 @@ TEST_CASE("kafka-python: version probe, producer, consumer group, admin, SASL v0
 
 }  // namespace
 }  // namespace tributary::kafka::protocol
+
+namespace tributary::kafka::protocol {
+namespace {
+
+TEST_CASE("DeleteGroups v1 from librdkafka (tributary group delete) and kafka-python (admin client)") {
+  const auto rdk = decode_fixture<delete_groups_request>("librdkafka_delete_groups_v1");
+  CHECK(rdk.groups_names == std::vector<std::string>{"nobody"});
+  CHECK(header_of("librdkafka_delete_groups_v1").client_id == "rdkafka");
+  const auto kp = decode_fixture<delete_groups_request>("kafka_python_delete_groups_v1");
+  CHECK(kp.groups_names == std::vector<std::string>{"kp-group"});
+}
+
+}  // namespace
+}  // namespace tributary::kafka::protocol

@@ -952,5 +952,14 @@ TEST_CASE("SaslHandshake, SaslAuthenticate") {
                wire().i16(0).null_str().byts({}).bytes());
 }
 
+TEST_CASE("DeleteGroups") {
+  check_layout(delete_groups_request{{"g1", "g2"}}, 0, wire().arr(2).str("g1").str("g2").bytes());
+  check_layout(delete_groups_request{{"g1"}}, 1, wire().arr(1).str("g1").bytes());
+  check_layout(delete_groups_request{{"g1"}}, 2, wire().carr(1).cstr("g1").tags().bytes());
+  delete_groups_response r{0, {{"g1", error_code::none}, {"g2", error_code::non_empty_group}}};
+  check_layout(r, 0, wire().i32(0).arr(2).str("g1").i16(0).str("g2").i16(68).bytes());
+  check_layout(r, 2, wire().i32(0).carr(2).cstr("g1").i16(0).tags().cstr("g2").i16(68).tags().tags().bytes());
+}
+
 }  // namespace
 }  // namespace tributary::kafka::protocol

@@ -379,3 +379,44 @@ TEST_CASE("errc messages") {
 
 }  // namespace
 }  // namespace tributary::kafka::protocol
+
+namespace tributary::kafka::protocol {
+namespace {
+
+TEST_CASE("librdkafka 2.0.2's flexible ListGroups carries a second tagged-field section: rejected") {
+  // Captured from `tributary group list` (librdkafka 2.0.2) against a broker advertising ListGroups v4:
+  // header (key 16, v4, correlation 3, client "tributary-cli", no header tags), an empty states filter
+  // (compact array 0), the body's tags, and one more empty tag section. Kafka ignores the extra byte;
+  // this decoder reports it, which is why the broker advertises ListGroups up to v2 only.
+  const std::vector<uint8_t> f = {0x00, 0x10, 0x00, 0x04, 0x00, 0x00, 0x00, 0x03, 0x00,
+                                  0x0d, 't',  'r',  'i',  'b',  'u',  't',  'a',  'r',
+                                  'y',  '-',  'c',  'l',  'i',  0x00, 0x01, 0x00, 0x00};
+  auto req = decode_request(f);
+  REQUIRE_FALSE(req);
+  CHECK(req.error().error == errc::trailing_bytes);
+  auto without = decode_request(std::span(f).first(f.size() - 1));
+  REQUIRE(without);
+  CHECK(std::get<list_groups_request>(without->body).states_filter.empty());
+}
+
+TEST_CASE("librdkafka 2.0.2's admin OffsetFetch v7 for every topic leaves 3 bytes after the body: rejected") {
+  // Captured from `tributary group describe g-x` (ListConsumerGroupOffsets, librdkafka 2.0.2): group
+  // "g-x", then the null topics array written as a compact 0 in a 4-byte slot (00 00 00 00),
+  // require_stable, tags. Kafka reads null topics, false, no tags, and ignores the rest; this decoder
+  // reports the 3 extra bytes (at v5, librdkafka sends an empty array instead: no partitions at all).
+  const std::vector<uint8_t> f = {0x00, 0x09, 0x00, 0x07, 0x00, 0x00, 0x00, 0x05, 0x00, 0x07,
+                                  'r',  'd',  'k',  'a',  'f',  'k',  'a',  0x00, 0x04, 'g',
+                                  '-',  'x',  0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+  auto req = decode_request(f);
+  REQUIRE_FALSE(req);
+  CHECK(req.error().error == errc::trailing_bytes);
+  const std::vector<uint8_t> meant = {0x00, 0x09, 0x00, 0x07, 0x00, 0x00, 0x00, 0x05, 0x00,
+                                      0x07, 'r',  'd',  'k',  'a',  'f',  'k',  'a',  0x00,
+                                      0x04, 'g',  '-',  'x',  0x00, 0x00, 0x00};
+  auto ok = decode_request(meant);
+  REQUIRE(ok);
+  CHECK_FALSE(std::get<offset_fetch_request>(ok->body).topics);
+}
+
+}  // namespace
+}  // namespace tributary::kafka::protocol
