@@ -2,10 +2,11 @@
 //   node kafkajs_client.js <bootstrap host:port> <topic> <partitions> <records per producer>
 // Admin: createTopics (and again: already exists), fetchTopicMetadata, fetchTopicOffsets,
 // fetchTopicOffsetsByTimestamp, listTopics. Producers: the default one (acks -1), an idempotent one
-// (InitProducerId, sequences) and a GZIP one. Reading: kafkajs consumers need a consumer group (none
-// yet, issue 6), so the records are read back with kafkajs's own Fetch request and RecordBatch decoder
-// (the cluster/broker objects its consumer uses), partition by partition from offset 0.
-// Prints one JSON object on stdout: {acks, offsets, by_ts, records} for the Python side to check.
+// (InitProducerId, sequences) and a GZIP one. Reading, twice: with kafkajs's own Fetch request and
+// RecordBatch decoder (the cluster/broker objects its consumer uses), partition by partition from
+// offset 0; and with a kafkajs consumer in a consumer group (FindCoordinator, JoinGroup, SyncGroup,
+// Heartbeat, OffsetFetch, OffsetCommit, LeaveGroup), subscribed from the beginning.
+// Prints one JSON object on stdout: {acks, offsets, by_ts, records, group_records} for the Python side.
 'use strict'
 const { Kafka, CompressionTypes, logLevel } = require('kafkajs')
 
@@ -87,6 +88,28 @@ async function fetchAll(kafka, ends) {
   return out
 }
 
+async function consumeGroup(kafka, total) {
+  const consumer = kafka.consumer({ groupId: `${topic}-kafkajs-group`, sessionTimeout: 10000, heartbeatInterval: 1000 })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const out = []
+  let done
+  const finished = new Promise(resolve => { done = resolve })
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      const headers = {}
+      for (const [k, v] of Object.entries(message.headers || {})) headers[k] = Buffer.from(v).toString()
+      out.push({ partition, offset: Number(message.offset), key: b64(message.key), value: b64(message.value), headers })
+      if (out.length >= total) done()
+    },
+  })
+  const timer = setTimeout(done, 60000)
+  await finished
+  clearTimeout(timer)
+  await consumer.disconnect()
+  return out
+}
+
 async function main() {
   const kafka = new Kafka({ brokers: [bootstrap], clientId: 'trib-kafkajs-test', logLevel: logLevel.WARN })
   const admin = kafka.admin()
@@ -124,7 +147,8 @@ async function main() {
   await admin.disconnect()
 
   const records = await fetchAll(kafka, ends)
-  process.stdout.write(JSON.stringify({ acks, offsets, by_ts: byTs, records }))
+  const groupRecords = await consumeGroup(kafka, records.length)
+  process.stdout.write(JSON.stringify({ acks, offsets, by_ts: byTs, records, group_records: groupRecords }))
 }
 
 main().catch(e => {

@@ -1,9 +1,9 @@
 """kafkajs 2.2.4 (npm) against tributary-broker: kafkajs_client.js runs the admin client (createTopics,
 fetchTopicMetadata, fetchTopicOffsets, fetchTopicOffsetsByTimestamp, listTopics), three producers
-(default acks -1; idempotent; GZIP with acks 1) and reads everything back with kafkajs's Fetch request
-and decoder (its consumer needs a consumer group, which the broker does not have yet). Here every
-acknowledged record is checked at its offset in what kafkajs read, and again with confluent-kafka
-(assign, no group): same keys, values and headers, offsets gap-free.
+(default acks -1; idempotent; GZIP with acks 1) and reads everything back twice: with kafkajs's Fetch
+request and decoder, and with a kafkajs consumer in a consumer group. Here every acknowledged record is
+checked at its offset in both, and again with confluent-kafka (assign, no group): same keys, values and
+headers, offsets gap-free.
 
 kafkajs is installed with npm into a folder of this test's own (--npm-dir, reused when it already holds
 2.2.4). No node/npm, or an npm install that fails (no network): exit 77, CTest's SKIP."""
@@ -113,6 +113,16 @@ def main(binary, workdir):
     for po, ti in at.items():
         check(got[po] == want[ti], f"kafkajs read at {po}: {got[po]} != {want[ti]}")
 
+    # What a kafkajs consumer group read: every record once (one member, no rebalance), same bytes.
+    group = {}
+    for m in out["group_records"]:
+        po = (m["partition"], m["offset"])
+        check(po not in group, f"kafkajs consumer group read {po} twice")
+        group[po] = (base64.b64decode(m["key"]), base64.b64decode(m["value"]), m["headers"])
+    check(set(group) == set(at), f"kafkajs consumer group read {len(group)} of {len(at)} records")
+    for po, ti in at.items():
+        check(group[po] == want[ti], f"kafkajs consumer group read at {po}: {group[po]} != {want[ti]}")
+
     # The same bytes through librdkafka.
     c = ck.Consumer({"bootstrap.servers": b.bootstrap, "group.id": "unused", "enable.auto.commit": False,
                      "fetch.wait.max.ms": 100})
@@ -128,7 +138,7 @@ def main(binary, workdir):
     for po, ti in at.items():
         check(seen[po] == want[ti], f"confluent-kafka read at {po}: {seen[po]} != {want[ti]}")
     print(f"kafkajs {KAFKAJS}: {len(at)} records produced (acks -1, idempotent, gzip), read back by kafkajs "
-          f"Fetch and confluent-kafka; admin create/metadata/offsets/offsets-by-time ok")
+          f"Fetch, a kafkajs consumer group and confluent-kafka; admin create/metadata/offsets/offsets-by-time ok")
 
     rc, _ = b.stop()
     check(rc == 0, f"SIGTERM exit code {rc}")
