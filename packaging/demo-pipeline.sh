@@ -14,6 +14,7 @@ rate=${DEMO_RATE:-5}
 seconds=${DEMO_SECONDS:-20}
 topic=telemetry
 py=/usr/bin/python3
+mkdir -p "$work"
 
 pids=()
 cleanup() {
@@ -75,13 +76,18 @@ echo "== fleet: $devices devices x $rate readings/s for $seconds s, QoS 1 =="
 echo "== verify: consume '$topic' from the broker as a consumer group, match against the run report =="
 set +e
 "$bin/firmware-sim/tributary-sim" verify --report "$work/run.json" --bootstrap "127.0.0.1:$kafka_port" \
-  --topic "$topic" --idle-s 5 --timeout-s 120
-rc=$?
+  --topic "$topic" --idle-s 5 --timeout-s 120 | tee "$work/verify.txt"
+rc=${PIPESTATUS[0]}
 set -e
 
 echo "== gateway buffer after the run =="
 curl -sf "http://127.0.0.1:$gateway_http/metrics" |
   grep -E '^tributary_(gateway_)?(buffer_rows|forwarder_[a-z_]*(rows|sent|delivered|dead)[a-z_]*) ' || true
+sent=$($py -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print(t["sent"], t["acked"])' "$work/run.json")
+field() { sed -n "s/^verify: .* $1=\([0-9]*\).*/\1/p" "$work/verify.txt"; }
+echo
+echo "== result: sent ${sent% *}, acknowledged by the gateway ${sent#* }, received by the consumer $(field arrived)," \
+  "lost $(field lost), duplicated $(field duplicated) =="
 if [ "$rc" -eq 0 ]; then
   echo "demo: every acknowledged reading arrived (lost = 0)"
   cleanup

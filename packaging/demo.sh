@@ -14,7 +14,8 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 echo "== build (release) =="
 cmake --preset release >/dev/null
-cmake --build --preset release | tail -1
+# Only the programs the demo runs (the test programs are built by tests/run.sh).
+cmake --build --preset release --target tributary-broker tributary-gateway tributary-sim tributary sim_raft | tail -1
 bin=$root/build/release
 
 work=$(mktemp -d /tmp/tributary-demo.XXXXXX)

@@ -87,8 +87,8 @@ outcome<void> run_consume(const global_options& global, const consume_request& r
   if (global.json && request.format != k_format_default)
     return fail_with(errc::bad_arguments, fmt::format("{}: --format and --json exclude each other", context));
 
-  const std::optional<int> idle_timeout_ms =
-      global.timeout_ms_given ? std::optional<int>(global.timeout_ms) : std::nullopt;
+  // 0 = no idle stop. (A std::optional<int> here trips gcc 12's -Wmaybe-uninitialized at -O2.)
+  const int idle_timeout_ms = global.timeout_ms_given ? global.timeout_ms : 0;
   const std::vector<property> props = {{"enable.partition.eof", request.stop_at_end ? "true" : "false"}};
   client c = TRIB_TRY(client::create(global, client_kind::consumer, props));
   metadata_ptr md = TRIB_TRY(fetch_metadata(c, &request.topic, global.timeout_ms, context));
@@ -133,13 +133,13 @@ outcome<void> run_consume(const global_options& global, const consume_request& r
     }
     if (request.count && records >= *request.count) break;
     if (request.stop_at_end && partitions_at_end == partitions.size()) break;
-    if (idle_timeout_ms &&
-        std::chrono::steady_clock::now() - last_activity >= std::chrono::milliseconds(*idle_timeout_ms)) {
+    if (idle_timeout_ms > 0 &&
+        std::chrono::steady_clock::now() - last_activity >= std::chrono::milliseconds(idle_timeout_ms)) {
       if (request.count)
         status =
             fail_with(errc::incomplete,
                       fmt::format("{}: {} of {} records, then none for {} ms{}", context, records,
-                                  *request.count, *idle_timeout_ms,
+                                  *request.count, idle_timeout_ms,
                                   last_error.empty() ? "" : fmt::format(" (last error: {})", last_error)));
       break;
     }
