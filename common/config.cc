@@ -306,6 +306,8 @@ std::string escape_cell(std::string_view s) {
 
 }  // namespace
 
+config_result<json> parse_json(std::string_view text, std::string_view origin) { return parse(text, origin); }
+
 namespace detail {
 
 std::optional<issue> wrong_type(std::string_view expected, const json& got) {

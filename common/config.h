@@ -94,6 +94,11 @@ struct config_error {
 template <class T = void>
 using config_result = tl::expected<T, config_error>;
 
+// JSON text (// comments allowed) parsed with the limits every config file gets: at most
+// nesting_depth_max levels, no duplicate keys. Errors name `origin` (and line:column for bad syntax).
+// schema::load_string() parses with it; so does a loader that reads part of a file itself.
+config_result<json> parse_json(std::string_view text, std::string_view origin);
+
 // Inclusive range of a numeric key. The defaults are the whole range of the member's type.
 template <class T>
 struct bounds {

@@ -1,6 +1,7 @@
 #include "gateway/gateway_config.h"
 
-#include <unordered_set>
+#include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -98,59 +99,6 @@ config::config_result<std::vector<routes::route_spec>> parse_rules(const json& r
     out.push_back(std::move(spec));
   }
   return out;
-}
-
-// Parses with duplicate-key and depth checks (as common/config does). nullopt: not JSON at all
-// (the schema then reports where).
-config::config_result<std::optional<json>> parse_document(std::string_view text, std::string_view origin) {
-  struct frame {
-    bool object = false;
-    std::string key;
-    std::unordered_set<std::string> keys;
-  };
-  struct structure_error {
-    errc code;
-    std::string message;
-  };
-  std::vector<frame> stack;
-  auto path_of = [&stack] {
-    std::string path;
-    for (const auto& f : stack) {
-      if (!f.object) continue;
-      if (!path.empty()) path += '.';
-      path += f.key;
-    }
-    return path;
-  };
-  json::parser_callback_t cb = [&](int, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-      case json::parse_event_t::array_start:
-        if (stack.size() >= config::nesting_depth_max) {
-          throw structure_error{errc::too_deep, fmt::format("{}: nested deeper than {} levels at key \"{}\"",
-                                                            origin, config::nesting_depth_max, path_of())};
-        }
-        stack.push_back(frame{event == json::parse_event_t::object_start, {}, {}});
-        break;
-      case json::parse_event_t::object_end:
-      case json::parse_event_t::array_end: stack.pop_back(); break;
-      case json::parse_event_t::key:
-        stack.back().key = parsed.get<std::string>();
-        if (!stack.back().keys.insert(stack.back().key).second)
-          throw structure_error{errc::duplicate_key,
-                                fmt::format("{}: duplicate key \"{}\"", origin, path_of())};
-        break;
-      case json::parse_event_t::value: break;
-    }
-    return true;
-  };
-  try {
-    return std::optional<json>(json::parse(text.begin(), text.end(), cb, true, true));
-  } catch (const structure_error& e) {
-    return tl::unexpected(make_error(e.code, e.message));
-  } catch (const json::exception&) {
-    return std::optional<json>();
-  }
 }
 
 }  // namespace
@@ -270,10 +218,8 @@ void declare(config::schema& s, gateway_config& c) {
 
 config::config_result<> load_config_text(config::schema& s, gateway_config& c, std::string_view text,
                                          std::string_view origin) {
-  auto doc = parse_document(text, origin);
-  if (!doc) return tl::unexpected(doc.error());
-  if (!*doc || !(*doc)->is_object()) return s.load_string(text, origin);  // reports where and why
-  json& root = **doc;
+  json root = TRIB_TRY(config::parse_json(text, origin));
+  if (!root.is_object()) return s.load_string(text, origin);  // reports what the top level must be
   std::optional<std::vector<routes::route_spec>> rules;
   if (auto r = root.find("routes"); r != root.end() && r->is_object()) {
     if (auto rr = r->find("rules"); rr != r->end()) {
