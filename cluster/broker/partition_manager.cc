@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/assert.h"
+#include "common/file.h"
 #include "common/kafka/record_batch.h"
 #include "common/log.h"
 
@@ -40,23 +41,6 @@ storage::log_config effective_log_config(const log_defaults& d, const topic_conf
   if (c.segment_bytes) l.segment_bytes = static_cast<uint64_t>(*c.segment_bytes);
   if (c.segment_ms) l.segment_ms = *c.segment_ms;
   return l;
-}
-
-result<void> write_small_file(const std::filesystem::path& file, const std::string& text) {
-  auto tmp = file;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return fail(append_errc::storage_error);
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) return fail(append_errc::storage_error);
-  int dfd = ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ok = ::fsync(dfd) == 0;
-    ::close(dfd);
-  }
-  if (dfd < 0 || !ok) return fail(append_errc::storage_error);
-  return {};
 }
 
 }  // namespace
@@ -261,7 +245,10 @@ result<append_outcome> partition_manager::append(partition& p, std::span<uint8_t
 result<int64_t> partition_manager::next_producer_id() {
   if (next_producer_id_ >= producer_id_block_end_) {
     int64_t end = next_producer_id_ + producer_id_block;
-    TRIB_TRY_VOID(write_small_file(dir_ / "producer_ids", fmt::format("{}\n", end)));
+    if (auto r = write_file_durably(dir_ / "producer_ids", as_bytes(fmt::format("{}\n", end))); !r) {
+      TRIB_LOG_ERROR("broker", "producer_ids_write_failed", {"error", r.error().message()});
+      return fail(append_errc::storage_error);
+    }
     producer_id_block_end_ = end;
   }
   return next_producer_id_++;

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/file.h"
 #include "common/log.h"
 
 namespace tributary {
@@ -39,34 +40,6 @@ result<int64_t> parse_i64(std::string_view v) {
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
   if (ec != std::errc() || p != v.data() + v.size()) return fail(topic_errc::invalid_config);
   return out;
-}
-
-result<void> write_file_durably(const std::filesystem::path& file, const std::string& text) {
-  auto tmp = file;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return fail(topic_errc::io_error);
-  const char* p = text.data();
-  size_t left = text.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return fail(topic_errc::io_error);
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) return fail(topic_errc::io_error);
-  int dfd = ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return fail(topic_errc::io_error);
-  ok = ::fsync(dfd) == 0;
-  ::close(dfd);
-  if (!ok) return fail(topic_errc::io_error);
-  return {};
 }
 
 }  // namespace
@@ -211,7 +184,11 @@ result<void> topic_table::save() const {
     j["topics"][name] = {
         {"partitions", t.partitions}, {"configs", c}, {"created_ms", t.created_ms}, {"topic_id", t.topic_id}};
   }
-  return write_file_durably(file_, j.dump(2) + "\n");
+  if (auto r = write_file_durably(file_, as_bytes(j.dump(2) + "\n")); !r) {
+    TRIB_LOG_ERROR("broker", "topics_write_failed", {"path", file_.string()}, {"error", r.error().message()});
+    return fail(topic_errc::io_error);
+  }
+  return {};
 }
 
 }  // namespace tributary::cluster::broker

@@ -306,6 +306,20 @@ result<void> partition_log::truncate_suffix(offset from) {
   return {};
 }
 
+result<void> partition_log::reset_to(offset start, int64_t now_ms) {
+  if (start < offset(0)) return fail(errc::offset_out_of_range);
+  ++generation_;
+  for (auto& [base, seg] : segments_) seg->remove_files();
+  segments_.clear();
+  unsynced_.clear();
+  auto seg = TRIB_TRY(segment::create(dir_, start, now_ms, cfg_.index_interval_bytes));
+  segments_.emplace(start, std::move(seg));
+  last_epoch_ = leader_epoch(-1);
+  durable_ = start;
+  dir_dirty_ = false;
+  return fsync_dir(dir_);
+}
+
 sync_job partition_log::prepare_sync() {
   sync_job job;
   job.segments = unsynced_;

@@ -89,6 +89,9 @@ class partition_log {
   result<append_result> append_exact(byte_span batch, int64_t now_ms);
   // Removes every batch at or after `from`, which must be end_offset() or the base offset of a batch.
   result<void> truncate_suffix(offset from);
+  // Drops every segment and starts the log again, empty, at `start`: a Raft follower that received
+  // a snapshot because the leader no longer holds the entries it lacks. Durable on return.
+  result<void> reset_to(offset start, int64_t now_ms);
   // Whole batches starting with the one that contains `from` (or the next one after a gap), at least
   // one batch and then up to `max_bytes`, only batches whose base offset is below `limit`.
   // from == end_offset() (or >= limit) gives an empty result; from outside [start, end] is an error.

@@ -10,6 +10,7 @@
 
 #include "common/kafka/record_batch.h"
 #include "common/uv/timer.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace tributary;
 using namespace tributary::cluster::broker;
@@ -19,13 +20,8 @@ namespace {
 
 constexpr uint64_t watchdog_ms = 20000;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/trib-flusher-test.XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~temp_dir() { fs::remove_all(path); }
+struct temp_dir : test::temp_dir {
+  temp_dir() : test::temp_dir("trib-flusher-test") {}
 };
 
 std::vector<uint8_t> batch(int n) {

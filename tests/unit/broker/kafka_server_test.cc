@@ -17,6 +17,7 @@
 #include "common/kafka/record_batch.h"
 #include "common/uv/tcp.h"
 #include "common/uv/timer.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace tributary;
 using namespace tributary::cluster;
@@ -28,13 +29,8 @@ namespace {
 
 constexpr uint64_t watchdog_ms = 20000;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/trib-kserver-test.XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~temp_dir() { fs::remove_all(path); }
+struct temp_dir : test::temp_dir {
+  temp_dir() : test::temp_dir("trib-kserver-test") {}
 };
 
 // Runs the loop until done() holds (checked every millisecond); false if the watchdog fired.

@@ -6,19 +6,15 @@
 #include <string>
 
 #include "common/kafka/record_batch.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace tributary;
 using namespace tributary::cluster::broker;
 namespace fs = std::filesystem;
 
 namespace {
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/trib-pm-test.XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~temp_dir() { fs::remove_all(path); }
+struct temp_dir : test::temp_dir {
+  temp_dir() : test::temp_dir("trib-pm-test") {}
 };
 
 std::vector<uint8_t> batch(int n, int64_t pid = -1, int16_t epoch = -1, int32_t seq = -1, int64_t ts = 1000) {

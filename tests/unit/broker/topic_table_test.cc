@@ -1,4 +1,5 @@
 #include "cluster/broker/topic_table.h"
+#include "tests/unit/temp_dir.h"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -10,14 +11,10 @@ using namespace tributary::cluster::broker;
 namespace fs = std::filesystem;
 
 namespace {
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/trib-topics-test.XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~temp_dir() { fs::remove_all(path); }
+struct temp_dir : test::temp_dir {
+  temp_dir() : test::temp_dir("trib-topics-test") {}
 };
+
 }  // namespace
 
 TEST_CASE("topic names follow Kafka's rules") {

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "common/crc32c.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace tributary;
 using namespace tributary::cluster::storage;
@@ -36,13 +37,8 @@ std::vector<uint8_t> make_batch(int records, size_t payload, int64_t max_ts = 10
   return b;
 }
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/trib-storage-test.XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~temp_dir() { fs::remove_all(path); }
+struct temp_dir : test::temp_dir {
+  temp_dir() : test::temp_dir("trib-storage-test") {}
 };
 
 std::vector<fs::path> files_with(const fs::path& dir, const std::string& ext) {
