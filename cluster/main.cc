@@ -26,6 +26,9 @@
 #include <string>
 #include <vector>
 
+#include <algorithm>
+#include <filesystem>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -34,8 +37,12 @@
 #include "cluster/broker/flusher.h"
 #include "cluster/broker/group_service.h"
 #include "cluster/broker/partition_manager.h"
+#include "cluster/controller/service.h"
 #include "cluster/kafka/handlers/handlers.h"
 #include "cluster/kafka/server.h"
+#include "cluster/replication/raft_host.h"
+#include "cluster/rpc/transport.h"
+#include "common/assert.h"
 #include "common/http/server.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -68,12 +75,15 @@ std::pair<std::string, int32_t> split_host_port(const std::string& s) {
   return {host, static_cast<int32_t>(std::stoi(s.substr(colon + 1)))};
 }
 
-broker::advertised_address advertised_address_of(const broker::broker_config& cfg, uint16_t bound_port) {
-  if (!cfg.advertised_listener.empty()) {
-    auto [host, port] = split_host_port(cfg.advertised_listener);
+// The address peers or clients are told: `advertised` when set, else `listen` with this machine's
+// host name for a wildcard host and the bound port for port 0.
+broker::advertised_address advertised_address_of(const std::string& advertised, const std::string& listen,
+                                                 uint16_t bound_port, const char* key) {
+  if (!advertised.empty()) {
+    auto [host, port] = split_host_port(advertised);
     return {host, port};
   }
-  auto [host, port] = split_host_port(cfg.listen);
+  auto [host, port] = split_host_port(listen);
   if (host == "0.0.0.0" || host == "::") {
     char name[256] = {};
     if (::gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0') {
@@ -83,7 +93,7 @@ broker::advertised_address advertised_address_of(const broker::broker_config& cf
     }
     TRIB_LOG_WARN(
         "broker", "advertised_host_guessed", {"host", host},
-        {"hint", "listening on a wildcard address: set advertised_listener to the name clients use"});
+        {"hint", fmt::format("listening on a wildcard address: set {} to the name others use", key)});
   }
   return {host, port == 0 ? bound_port : port};
 }
@@ -96,6 +106,7 @@ class node {
   int run();
 
  private:
+  result<void> start_cluster(const std::string& kafka_address);
   void begin_shutdown(int exit_code, std::string_view why);
   void wait_for_answers();
   void wait_for_closes();
@@ -113,12 +124,68 @@ class node {
   std::unique_ptr<broker::broker_service> svc_;
   std::unique_ptr<broker::group_service> groups_;
   std::unique_ptr<ks::server> kafka_;
+  // Cluster mode (cluster.seeds set): the RPC transport, the Raft groups, the controller.
+  std::unique_ptr<cluster::rpc::transport> transport_;
+  std::unique_ptr<cluster::replication::raft_host> raft_;
+  std::unique_ptr<cluster::controller::service> controller_;
+  bool raft_stopped_ = false;
   std::optional<uv::timer> retention_timer_;
   std::optional<uv::timer> shutdown_timer_;
   std::optional<uv::signal_set> signals_;
   std::optional<uv::worker> closer_;
   int64_t shutdown_deadline_ms_ = 0;
 };
+
+result<void> node::start_cluster(const std::string& kafka_address) {
+  namespace rpc = cluster::rpc;
+  auto seeds = broker::parse_seeds(cfg_.cluster.seeds);
+  TRIB_ASSERT(seeds.has_value(), "validated at start");
+  const cluster::raft::node_id self{static_cast<uint64_t>(cfg_.node_id)};
+  rpc::transport_options to;
+  to.self = self;
+  to.cluster_id = cfg_.cluster.id;
+  to.seed = static_cast<uint64_t>(cfg_.node_id) * 7919 + static_cast<uint64_t>(::getpid());
+  rpc::transport::callbacks cb;
+  cb.on_raft = [this](cluster::raft::node_id, rpc::raft_batch&& b) {
+    if (raft_) raft_->receive(std::move(b));
+  };
+  cb.on_request = [this](cluster::raft::node_id, rpc::request&& q, rpc::transport::reply_fn reply) {
+    if (q.api == rpc::api::controller_command && controller_)
+      return controller_->handle_request(std::move(q), reply);
+    reply(rpc::response{0, -1, "unknown api", {}});
+  };
+  transport_ = std::make_unique<rpc::transport>(*loop_, to, std::move(cb));
+  TRIB_TRY_VOID(transport_->listen(cfg_.cluster.listen));
+  const auto rpc_advertised = advertised_address_of(cfg_.cluster.advertised_listener, cfg_.cluster.listen,
+                                                    transport_->port(), "cluster.advertised_listener");
+  cluster::replication::host_options ho;
+  ho.self = self;
+  ho.tick_ms = cfg_.cluster.tick_ms;
+  ho.election_ticks = static_cast<int>(cfg_.cluster.election_ticks);
+  ho.random_seed = to.seed;
+  ho.wall_now_ms = [] { return broker::broker_service::wall_now_ms(); };
+  raft_ = TRIB_TRY(cluster::replication::raft_host::create(
+      *loop_, *transport_, ho, [this](std::error_code) { begin_shutdown(1, "raft log write failed"); }));
+  cluster::controller::service_options co;
+  co.self = self;
+  co.kafka_address = kafka_address;
+  co.rpc_address = fmt::format("{}:{}", rpc_advertised.host, rpc_advertised.port);
+  for (const auto& sd : *seeds)
+    co.seeds.push_back({cluster::raft::node_id{static_cast<uint64_t>(sd.node_id)}, sd.address});
+  co.dir = std::filesystem::path(cfg_.data_dir) / "__cluster_metadata-0";
+  co.wall_now_ms = ho.wall_now_ms;
+  controller_ = TRIB_TRY(cluster::controller::service::open(*loop_, *transport_, *raft_, co,
+                                                            broker::broker_service::wall_now_ms()));
+  http_->get("/v1/cluster", [this](const http::request&) {
+    return http::response{200, std::string(http::json_content_type), controller_->status().dump()};
+  });
+  TRIB_LOG_INFO(
+      "broker", "cluster_started", {"node_id", cfg_.node_id}, {"cluster", cfg_.cluster.id},
+      {"rpc", transport_->address()}, {"rpc_advertised", co.rpc_address}, {"seeds", cfg_.cluster.seeds},
+      {"controller_voter",
+       std::any_of(co.seeds.begin(), co.seeds.end(), [&](const auto& sd) { return sd.id == self; })});
+  return {};
+}
 
 int node::run() {
   auto l = uv::loop::create();
@@ -216,8 +283,15 @@ int node::run() {
     TRIB_LOG_ERROR("broker", "kafka_listen_failed", {"address", cfg_.listen}, {"error", r.error().message()});
     return 1;
   }
-  const auto advertised = advertised_address_of(cfg_, kafka_->port());
+  const auto advertised =
+      advertised_address_of(cfg_.advertised_listener, cfg_.listen, kafka_->port(), "advertised_listener");
   svc_->set_advertised(advertised);
+  if (!cfg_.cluster.seeds.empty()) {
+    if (auto r = start_cluster(fmt::format("{}:{}", advertised.host, advertised.port)); !r) {
+      TRIB_LOG_ERROR("broker", "cluster_start_failed", {"error", r.error().message()});
+      return 1;
+    }
+  }
 
   retention_timer_.emplace(*loop_);
   retention_timer_->start_repeating(cfg_.retention_check_interval_ms, [this] {
@@ -242,6 +316,9 @@ int node::run() {
   loop_->run();
 
   // The loop stopped (final_close): tear down in dependency order, then close the loop's handles.
+  controller_.reset();
+  raft_.reset();
+  transport_.reset();
   kafka_.reset();
   if (svc_) svc_->set_groups(nullptr);
   groups_.reset();
@@ -312,6 +389,16 @@ void node::wait_for_closes() {
 // Every partition synced and its indexes written, on a worker thread (never fsync on the loop); the
 // loop touches no partition meanwhile (no connections, no timers, /metrics does not read them).
 void node::final_close() {
+  if (controller_) controller_->shutdown();
+  if (raft_ && !raft_stopped_) {
+    // No Raft round may be in flight on its worker when the logs close.
+    raft_stopped_ = true;
+    raft_->stop([this] {
+      if (transport_) transport_->close();
+      final_close();
+    });
+    return;
+  }
   flusher_->stop([this] {
     auto w = uv::worker::start(*loop_, {.max_in_flight_jobs = 1, .name = "trib-close"});
     if (!w) {

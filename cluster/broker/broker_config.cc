@@ -1,5 +1,7 @@
 #include "cluster/broker/broker_config.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "common/log.h"
@@ -105,6 +107,22 @@ void declare(config::schema& s, broker_config& c) {
         "last commit (offsets.retention.minutes, KIP-211); -1 keeps them.",
         {.min = -1});
 
+  s.add("cluster.seeds", c.cluster.seeds,
+        "The controller quorum: \"id@host:port,...\" (1, 3 or 5 nodes; cluster RPC addresses). Empty: "
+        "this node runs alone, without cluster RPC. A node not in the list joins the cluster through "
+        "them.");
+  s.add("cluster.id", c.cluster.id, "Cluster name; nodes with another one are refused.");
+  s.add("cluster.listen", c.cluster.listen,
+        "Cluster RPC listener (Raft and node-to-node calls), numeric host:port.");
+  s.add("cluster.advertised_listener", c.cluster.advertised_listener,
+        "host:port other nodes use to reach this node's cluster RPC. Empty: cluster.listen (the host "
+        "name when it is a wildcard address).");
+  s.add("cluster.tick_ms", c.cluster.tick_ms, "One Raft tick: the heartbeat interval.",
+        {.min = 10, .max = 10000});
+  s.add("cluster.election_ticks", c.cluster.election_ticks,
+        "Election timeout in ticks: a follower that hears no leader for [1x, 2x) this many ticks campaigns.",
+        {.min = 3, .max = 1000});
+
   s.add("retention.check_interval_ms", c.retention_check_interval_ms,
         "How often retention runs (log.retention.check.interval.ms).", {.min = 100});
   s.add("shutdown.timeout_ms", c.shutdown_timeout_ms,
@@ -131,7 +149,44 @@ config::config_result<> validate(const broker_config& c) {
   if (c.data_dir.empty()) return bad("data_dir: empty");
   if (c.groups.min_session_timeout_ms > c.groups.max_session_timeout_ms)
     return bad("groups.min_session_timeout_ms must not exceed groups.max_session_timeout_ms");
+  if (!c.cluster.seeds.empty()) {
+    auto seeds = parse_seeds(c.cluster.seeds);
+    if (!seeds) return tl::unexpected(seeds.error());
+    if (c.node_id < 1) return bad("node_id: a cluster node needs an id of 1 or more (cluster.seeds is set)");
+    if (!uv::parse_address(c.cluster.listen))
+      return bad(fmt::format("cluster.listen: \"{}\" is not a numeric host:port", c.cluster.listen));
+    if (c.cluster.id.empty()) return bad("cluster.id: empty");
+  }
   return {};
+}
+
+config::config_result<std::vector<seed_address>> parse_seeds(const std::string& seeds) {
+  auto bad = [](std::string msg) {
+    return tl::unexpected(config::config_error{config::errc::bad_value, std::move(msg)});
+  };
+  std::vector<seed_address> out;
+  size_t at = 0;
+  while (at <= seeds.size()) {
+    size_t comma = seeds.find(',', at);
+    if (comma == std::string::npos) comma = seeds.size();
+    const std::string item = seeds.substr(at, comma - at);
+    const auto sep = item.find('@');
+    int32_t id = 0;
+    if (sep == std::string::npos || sep == 0 ||
+        std::from_chars(item.data(), item.data() + sep, id).ptr != item.data() + sep || id < 1)
+      return bad(fmt::format("cluster.seeds: \"{}\" is not id@host:port with an id of 1 or more", item));
+    const std::string addr = item.substr(sep + 1);
+    const auto colon = addr.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == addr.size())
+      return bad(fmt::format("cluster.seeds: \"{}\" has no host:port after the @", item));
+    for (const auto& s : out)
+      if (s.node_id == id) return bad(fmt::format("cluster.seeds: node id {} appears twice", id));
+    out.push_back({id, addr});
+    at = comma + 1;
+  }
+  if (out.size() != 1 && out.size() != 3 && out.size() != 5)
+    return bad(fmt::format("cluster.seeds: {} seeds; a controller quorum has 1, 3 or 5", out.size()));
+  return out;
 }
 
 log_defaults to_log_defaults(const broker_config& c) {

@@ -7,6 +7,7 @@
 // connection, write buffer, fetch response size and wait.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cluster/broker/partition_manager.h"
 #include "common/config.h"
@@ -75,6 +76,17 @@ struct broker_config {
     int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;  // offsets.retention.minutes (as ms)
   } groups;
 
+  // The cluster (cluster/controller, cluster/replication). Empty seeds: one node on its own (the
+  // embedded default), no cluster RPC. With seeds: the controller's Raft group 0 runs over them.
+  struct {
+    std::string seeds;             // "1@host:9093,2@host:9093,3@host:9093": node id @ cluster RPC address
+    std::string id = "tributary";  // every node of one cluster has the same; others are refused
+    std::string listen = "0.0.0.0:9093";  // cluster RPC listener
+    std::string advertised_listener;      // "" = listen (the host name for a wildcard address)
+    uint32_t tick_ms = 100;               // one Raft tick
+    uint32_t election_ticks = 10;         // election timeout in ticks ([1x, 2x) at random)
+  } cluster;
+
   uint64_t retention_check_interval_ms = 300000;
   uint64_t shutdown_timeout_ms = 10000;
 };
@@ -84,6 +96,13 @@ void declare(config::schema& s, broker_config& c);
 
 // Cross-key checks the schema cannot express (e.g. addresses parse). An operator-facing message.
 config::config_result<> validate(const broker_config& c);
+
+// cluster.seeds parsed: (node id, cluster RPC address) pairs. An operator-facing error naming the key.
+struct seed_address {
+  int32_t node_id = 0;
+  std::string address;
+};
+config::config_result<std::vector<seed_address>> parse_seeds(const std::string& seeds);
 
 // The partition manager's defaults from the config.
 log_defaults to_log_defaults(const broker_config& c);

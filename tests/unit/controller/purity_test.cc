@@ -16,13 +16,10 @@ TEST_CASE("cluster/controller and the RPC codec include and call nothing impure"
       "system_clock",  "<filesystem>", "printf(",   "common/uv/",
   };
   const std::filesystem::path root(TRIB_SOURCE_DIR);
-  std::vector<std::filesystem::path> files = {root / "cluster/rpc/protocol.h",
-                                              root / "cluster/rpc/protocol.cc"};
-  for (const auto& f : std::filesystem::directory_iterator(root / "cluster" / "controller")) {
-    auto ext = f.path().extension();
-    if (ext == ".h" || ext == ".cc") files.push_back(f.path());
-  }
-  CHECK(files.size() >= 4);
+  // The cores; their adapters (controller/service.*, rpc/transport.*) are the ones that do I/O.
+  const std::vector<std::filesystem::path> files = {
+      root / "cluster/rpc/protocol.h", root / "cluster/rpc/protocol.cc",
+      root / "cluster/controller/metadata.h", root / "cluster/controller/metadata.cc"};
   for (const auto& path : files) {
     std::ifstream in(path);
     REQUIRE(in.good());

@@ -1,0 +1,63 @@
+"""Helpers for the cluster tests: N tributary-broker processes on 127.0.0.1 (free Kafka, HTTP and
+cluster RPC ports, their own data directories), the first `seeds` of them the controller quorum.
+Built on tests/integration/broker/brokerlib.py (processes stopped by pid, every wait bounded)."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "broker"))
+import brokerlib  # noqa: E402
+from brokerlib import check, free_port, http_get, wait_for  # noqa: E402,F401
+
+
+class cluster:
+    def __init__(self, binary, workdir, nodes=3, seeds=3, extra_args=()):
+        self.rpc_ports = {i: free_port() for i in range(1, nodes + 1)}
+        self.seed_list = ",".join(f"{i}@127.0.0.1:{self.rpc_ports[i]}" for i in range(1, seeds + 1))
+        self.nodes = {}
+        for i in range(1, nodes + 1):
+            args = ["--node-id", str(i), "--set", f"cluster.seeds={self.seed_list}",
+                    "--set", f"cluster.listen=127.0.0.1:{self.rpc_ports[i]}"] + list(extra_args)
+            self.nodes[i] = brokerlib.broker(binary, workdir, args, name=f"node{i}")
+
+    def start(self, ids=None):
+        for i in ids or self.nodes:
+            self.nodes[i].start()
+        return self
+
+    def status(self, i):
+        """/v1/cluster of node i, or None when it does not answer."""
+        code, body = http_get(self.nodes[i].http_port, "/v1/cluster", timeout_s=2)
+        if code != 200:
+            return None
+        return json.loads(body)
+
+    def running(self):
+        return [i for i, n in self.nodes.items() if n.alive()]
+
+    def agreed_leader(self, ids=None, registered=None):
+        """The controller leader every running node (or `ids`) names, when they all name the same one
+        and (if given) know `registered` nodes; else None."""
+        leaders = set()
+        for i in ids or self.running():
+            s = self.status(i)
+            if s is None or s["controller"]["leader"] == 0:
+                return None
+            if registered is not None and len(s["nodes"]) != registered:
+                return None
+            leaders.add(s["controller"]["leader"])
+        if len(leaders) != 1:
+            return None
+        lead = leaders.pop()
+        return lead if self.nodes[lead].alive() else None  # not a killed leader whose lease lingers
+
+    def wait_leader(self, timeout_s=30, ids=None, registered=None):
+        found = []
+
+        def probe():
+            lead = self.agreed_leader(ids, registered)
+            if lead:
+                found.append(lead)
+            return bool(lead)
+        wait_for(probe, timeout_s, f"the nodes to agree on a controller leader ({registered} nodes)")
+        return found[-1]
