@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cluster/cli/cluster.h"
 #include "cluster/cli/consume.h"
 #include "cluster/cli/group.h"
 #include "cluster/cli/produce.h"
@@ -19,10 +20,7 @@ namespace {
 // The one list of command groups. A new group (group list|describe, cluster status|...) is its own
 // file with an add_<group>_commands function, and one line here.
 constexpr add_commands_fn k_command_groups[] = {
-    add_topic_commands,
-    add_produce_command,
-    add_consume_command,
-    add_group_commands,
+    add_topic_commands, add_produce_command, add_consume_command, add_group_commands, add_cluster_commands,
 };
 
 void add_footer(CLI::App& app) {

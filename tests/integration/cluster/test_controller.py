@@ -3,7 +3,9 @@ registers; a fourth node, not a seed, joins as a learner and learns the metadata
 -9 is replaced, the metadata survives, the killed node comes back as a follower; a clean stop and
 start of every node keeps the nodes and the log; a node of another cluster is refused; a bad
 cluster.seeds is an error naming the key."""
+import json
 import subprocess
+import sys
 import time
 
 import clusterlib  # first: puts tests/integration/broker on the path
@@ -20,6 +22,19 @@ def main(binary, workdir):
     check(s4["controller"]["learners"] == [4], f"node 4 joins as a learner: {s4['controller']}")
     check(all(n["connected"] for n in c.status(leader)["nodes"]), "the leader is connected to every node")
     term = c.status(leader)["controller"]["term"]
+
+    # The admin CLI shows the same, from any node.
+    cli = sys.argv[2]
+    r = subprocess.run([cli, "cluster", "status", "--admin", f"127.0.0.1:{c.nodes[4].http_port}"],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0 and f"controller: leader {leader} term {term}" in r.stdout
+          and "learners: 4" in r.stdout and r.stdout.count(" up") == 4, f"cluster status: {r.stdout!r} {r.stderr!r}")
+    r = subprocess.run([cli, "cluster", "status", "--json", "--admin", f"127.0.0.1:{c.nodes[1].http_port}"],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0 and json.loads(r.stdout)["controller"]["leader"] == leader, f"--json: {r.stdout!r}")
+    r = subprocess.run([cli, "cluster", "status", "--timeout-ms", "2000", "--admin",
+                        f"127.0.0.1:{clusterlib.free_port()}"], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 3 and "cannot connect" in r.stderr, f"no node there: {r.returncode} {r.stderr!r}")
 
     # kill -9 the leader: the other seeds elect another one, every survivor agrees.
     c.nodes[leader].kill()
