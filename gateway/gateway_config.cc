@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "common/mqtt/errc.h"
+#include "common/mqtt/topic.h"
+#include "common/uv/address.h"
 #include "gateway/auth/password_file.h"
 
 namespace tributary::gateway {
@@ -96,6 +99,59 @@ config::config_result<std::vector<routes::route_spec>> parse_rules(const json& r
     }
     if (!has_filter) return err(errc::wrong_type, "filter", "missing");
     if (!has_topic) return err(errc::wrong_type, "topic", "missing");
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+// bridge.subscriptions: an array of {filter (string), qos (0..2, default 1)}.
+config::config_result<std::vector<bridge::subscription_spec>> parse_subscriptions(const json& subs,
+                                                                                  std::string_view origin) {
+  const std::string base = "bridge.subscriptions";
+  if (!subs.is_array()) {
+    return tl::unexpected(
+        make_error(errc::wrong_type,
+                   fmt::format("{}: key \"{}\": expected an array, got {}", origin, base, describe(subs))));
+  }
+  if (subs.size() > bridge::subscriptions_max) {
+    return tl::unexpected(
+        make_error(errc::out_of_range, fmt::format("{}: key \"{}\": {} entries, more than {}", origin, base,
+                                                   subs.size(), bridge::subscriptions_max)));
+  }
+  std::vector<bridge::subscription_spec> out;
+  for (size_t i = 0; i < subs.size(); ++i) {
+    const json& e = subs[i];
+    const std::string at = fmt::format("{}[{}]", base, i);
+    auto err = [&](errc code, std::string_view field, std::string message) {
+      return tl::unexpected(make_error(
+          code, fmt::format("{}: key \"{}{}{}\": {}", origin, at, field.empty() ? "" : ".", field, message)));
+    };
+    if (!e.is_object()) return err(errc::wrong_type, "", "expected an object, got " + describe(e));
+    bridge::subscription_spec spec;
+    bool has_filter = false;
+    for (auto it = e.begin(); it != e.end(); ++it) {
+      const std::string& k = it.key();
+      const json& v = it.value();
+      if (k == "filter") {
+        if (!v.is_string()) return err(errc::wrong_type, k, "expected a string, got " + describe(v));
+        spec.filter = v.get<std::string>();
+        if (auto ok = ::tributary::mqtt::validate_topic_filter(spec.filter); !ok)
+          return err(errc::bad_value, k,
+                     fmt::format("\"{}\" is not a topic filter: {}", spec.filter, ok.error().message()));
+        has_filter = true;
+      } else if (k == "qos") {
+        if (!v.is_number_integer())
+          return err(errc::wrong_type, k, "expected an integer, got " + describe(v));
+        auto q = v.get<int64_t>();
+        if (q < 0 || q > 2) return err(errc::out_of_range, k, fmt::format("{} is outside [0, 2]", q));
+        spec.qos = static_cast<uint8_t>(q);
+      } else {
+        return tl::unexpected(make_error(
+            errc::unknown_key,
+            fmt::format("{}: unknown key \"{}.{}\" (a subscription has filter, qos)", origin, at, k)));
+      }
+    }
+    if (!has_filter) return err(errc::wrong_type, "filter", "missing");
     out.push_back(std::move(spec));
   }
   return out;
@@ -214,6 +270,47 @@ void declare(config::schema& s, gateway_config& c) {
         "Topic of unmatched readings (routes.unmatched = default).");
   s.add("routes.default_priority", c.routes.default_priority, "Priority of unmatched readings.");
   s.add("routes.default_ttl_ms", c.routes.default_ttl_ms, "Time-to-live of unmatched readings (0 = none).");
+
+  auto& b = c.bridge;
+  s.add("bridge.enabled", b.enabled,
+        "Subscribe to an MQTT broker already running on the device (e.g. mosquitto); its messages go "
+        "through the same routes and buffer. QoS 1/2 are acknowledged to it only once committed.");
+  s.add_enum("bridge.mode", b.mode,
+             {{"also", bridge::bridge_mode::also}, {"instead", bridge::bridge_mode::instead}},
+             "also: the gateway's own MQTT listener stays on; instead: no listener (only the bridge).");
+  s.add("bridge.broker", b.broker, "The broker's numeric host:port.");
+  s.add("bridge.client_id", b.client_id,
+        "The bridge's client identifier: the broker keeps its persistent session by this name.");
+  s.add("bridge.clean_session", b.clean_session,
+        "false: persistent session, the broker keeps what the gateway has not acknowledged across a "
+        "gateway crash or restart (needed for no loss); true: a new session each connection.");
+  s.add("bridge.username", b.username, "User name for the broker (\"\" = none).");
+  s.add("bridge.password", b.password, "Password for the broker (sent only with a user name).");
+  s.add_enum("bridge.protocol", b.version,
+             {{"3.1.1", ::tributary::mqtt::protocol_version::v311},
+              {"5.0", ::tributary::mqtt::protocol_version::v5}},
+             "MQTT version spoken to the broker.");
+  s.add("bridge.session_expiry_s", b.session_expiry_s,
+        "5.0 with clean_session false: how long the broker keeps the session while the gateway is away.",
+        {.min = 1, .max = 0xFFFFFFFFu});
+  s.add("bridge.keep_alive_s", b.keep_alive_s,
+        "Keep alive asked of the broker (0 = none); 1.5x without a packet from it closes and reconnects.");
+  s.add("bridge.connect_timeout_ms", b.connect_timeout_ms, "TCP connect, then CONNACK, each within this.",
+        {.min = 100, .max = 600000});
+  s.add("bridge.reconnect_min_ms", b.reconnect_min_ms,
+        "Delay before the first reconnect attempt; it doubles after each failure up to reconnect_max_ms.",
+        {.min = 10, .max = 3600000});
+  s.add("bridge.reconnect_max_ms", b.reconnect_max_ms, "Longest delay between reconnect attempts.",
+        {.min = 10, .max = 3600000});
+  s.add("bridge.inflight_max", b.inflight_max,
+        "QoS 1/2 messages from the broker waiting for their commit; at this many the socket is not read "
+        "(5.0: advertised as Receive Maximum).",
+        {.min = 1, .max = 65535});
+  s.add("bridge.max_packet_bytes", b.max_packet_bytes,
+        "Largest packet accepted from the broker (5.0: advertised); a larger one closes the connection.",
+        {.min = 64, .max = 16u << 20});
+  s.add("bridge.tick_ms", b.tick_ms, "How often reconnects, keep alive and the CONNACK timeout are checked.",
+        {.min = 10, .max = 10000});
 }
 
 config::config_result<> load_config_text(config::schema& s, gateway_config& c, std::string_view text,
@@ -227,8 +324,16 @@ config::config_result<> load_config_text(config::schema& s, gateway_config& c, s
       r->erase(rr);
     }
   }
+  std::optional<std::vector<bridge::subscription_spec>> subs;
+  if (auto b = root.find("bridge"); b != root.end() && b->is_object()) {
+    if (auto bs = b->find("subscriptions"); bs != b->end()) {
+      subs = TRIB_TRY(parse_subscriptions(*bs, origin));
+      b->erase(bs);
+    }
+  }
   TRIB_TRY_VOID(s.load_string(root.dump(), origin));
   if (rules) c.routes.routes = std::move(*rules);
+  if (subs) c.bridge.subscriptions = std::move(*subs);
   return {};
 }
 
@@ -241,6 +346,49 @@ config::config_result<> load_config_file(config::schema& s, gateway_config& c, c
   }
   return load_config_text(s, c, *text, path);
 }
+
+namespace {
+
+config::config_result<> validate_bridge(const gateway_config& c) {
+  const auto& b = c.bridge;
+  auto bad = [](std::string key, std::string message) {
+    return tl::unexpected(make_error(errc::bad_value, fmt::format("key \"{}\": {}", key, message)));
+  };
+  if (!b.enabled) {
+    if (b.mode == bridge::bridge_mode::instead)
+      return bad("bridge.mode",
+                 "\"instead\" turns the MQTT listener off, but bridge.enabled is false: "
+                 "no reading could come in");
+    return {};
+  }
+  if (auto a = uv::parse_address(b.broker); !a)
+    return bad("bridge.broker",
+               fmt::format("\"{}\" is not a numeric host:port ({})", b.broker, a.error().message()));
+  if (b.client_id.empty() && !b.clean_session)
+    return bad("bridge.client_id", "empty, but a persistent session (clean_session false) needs a client id");
+  if (b.client_id.size() > ::tributary::mqtt::max_string_bytes)
+    return bad("bridge.client_id", fmt::format("longer than {} bytes", ::tributary::mqtt::max_string_bytes));
+  if (b.username.size() > ::tributary::mqtt::max_string_bytes)
+    return bad("bridge.username", "longer than 65535 bytes");
+  if (b.password.size() > ::tributary::mqtt::max_string_bytes)
+    return bad("bridge.password", "longer than 65535 bytes");
+  if (!b.password.empty() && b.username.empty())
+    return bad("bridge.password",
+               "set without bridge.username (MQTT sends a password only with a user name)");
+  if (b.subscriptions.empty())
+    return bad("bridge.subscriptions", "empty: the bridge would receive nothing (add {\"filter\": \"#\"})");
+  if (b.reconnect_min_ms > b.reconnect_max_ms)
+    return bad("bridge.reconnect_min_ms", fmt::format("{} is more than bridge.reconnect_max_ms ({})",
+                                                      b.reconnect_min_ms, b.reconnect_max_ms));
+  if (uint64_t{b.max_packet_bytes} + 64 * 1024 > c.store.row_bytes_max)
+    return bad("bridge.max_packet_bytes",
+               fmt::format("must be at most {} (the buffer's largest reading, less room for topic, key and "
+                           "headers)",
+                           c.store.row_bytes_max - 64 * 1024));
+  return {};
+}
+
+}  // namespace
 
 config::config_result<routes::route_table> validate(const gateway_config& c) {
   if (!c.core.anonymous && c.password_file.empty()) {
@@ -265,6 +413,7 @@ config::config_result<routes::route_table> validate(const gateway_config& c) {
                                         c.store.row_bytes_max - 64 * 1024)));
   }
   if (c.core.gateway_id.empty()) return tl::unexpected(make_error(errc::bad_value, "gateway.id is empty"));
+  TRIB_TRY_VOID(validate_bridge(c));
   auto table = routes::route_table::build(c.routes);
   if (!table) {
     const auto& e = table.error();
@@ -287,6 +436,14 @@ config::json effective_json(const config::schema& s, const gateway_config& c) {
     rules.push_back(std::move(j));
   }
   out["routes"]["rules"] = std::move(rules);
+  json subs = json::array();
+  for (const auto& b : c.bridge.subscriptions) {
+    json j = json::object();
+    j["filter"] = b.filter;
+    j["qos"] = b.qos;
+    subs.push_back(std::move(j));
+  }
+  out["bridge"]["subscriptions"] = std::move(subs);
   return out;
 }
 

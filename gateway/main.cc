@@ -10,6 +10,10 @@
 // A QoS 1/2 PUBLISH is acknowledged only once its reading is committed to the buffer: a PUBACK means
 // "on this gateway's disk". Defaults: MQTT on 0.0.0.0:1883, /metrics and /health on 0.0.0.0:9645.
 //
+// Bridge mode (bridge.enabled): the gateway also (or, with bridge.mode "instead", only) subscribes to
+// a broker already running on the device; its QoS 1/2 messages are acknowledged upstream only once
+// committed, so the broker keeps (persistent session) and re-sends what a killed gateway had not stored.
+//
 // Start-up: the buffer is opened (its backlog is logged: readings kept from before a restart), then
 // HTTP, then the MQTT listener; /health answers 200 once MQTT listens.
 // SIGTERM/SIGINT: stop accepting and reading, hand every held reading to the committer, let it
@@ -44,6 +48,7 @@
 #include "common/uv/timer.h"
 #include "common/uv/worker.h"
 #include "gateway/auth/password_file.h"
+#include "gateway/bridge/bridge.h"
 #include "gateway/buffer/buffer_metrics.h"
 #include "gateway/buffer/buffer_store.h"
 #include "gateway/buffer/group_committer.h"
@@ -94,7 +99,8 @@ class gateway_daemon {
   std::optional<uv::worker> worker_;
   std::unique_ptr<gw::buffer::group_committer> committer_;
   std::unique_ptr<http::server> http_;
-  std::unique_ptr<gw::mqtt::server> mqtt_;
+  std::unique_ptr<gw::mqtt::server> mqtt_;      // null in bridge mode "instead"
+  std::unique_ptr<gw::bridge::bridge> bridge_;  // bridge.enabled
   std::optional<uv::signal_set> signals_;
   std::optional<uv::timer> expire_timer_;
   bool expire_running_ = false;
@@ -181,6 +187,7 @@ int gateway_daemon::run() {
     j["status"] = phase_ == phase::serving ? "ok" : (phase_ == phase::starting ? "starting" : "stopping");
     j["gateway"] = cfg_.core.gateway_id;
     j["connections"] = mqtt_ ? mqtt_->connection_count() : 0;
+    if (bridge_) j["bridge_connected"] = bridge_->connected();
     const auto b = store_->backlog();
     j["buffer_rows"] = b.rows;
     j["buffer_bytes"] = b.bytes;
@@ -194,27 +201,48 @@ int gateway_daemon::run() {
   }
   TRIB_LOG_INFO(component, "http_listening", {"addr", http_->address()});
 
-  auto so = cfg_.server;
-  so.committer_rows_max = cfg_.committer.queue_rows_max;
-  so.committer_bytes_max = cfg_.committer.queue_bytes_max;
-  so.wall_clock_ms = unix_now_ms;
-  auto srv = gw::mqtt::server::start(*loop_, so, cfg_.core, routes_, *committer_, passwords_, &registry_);
-  if (!srv) {
-    TRIB_LOG_ERROR(component, "mqtt_listen_failed", {"addr", so.listen}, {"error", srv.error().message()});
-    return 1;
+  const bool listener = !cfg_.bridge.enabled || cfg_.bridge.mode == gw::bridge::bridge_mode::also;
+  if (listener) {
+    auto so = cfg_.server;
+    so.committer_rows_max = cfg_.committer.queue_rows_max;
+    so.committer_bytes_max = cfg_.committer.queue_bytes_max;
+    so.wall_clock_ms = unix_now_ms;
+    auto srv = gw::mqtt::server::start(*loop_, so, cfg_.core, routes_, *committer_, passwords_, &registry_);
+    if (!srv) {
+      TRIB_LOG_ERROR(component, "mqtt_listen_failed", {"addr", so.listen}, {"error", srv.error().message()});
+      return 1;
+    }
+    mqtt_ = std::move(*srv);
+  } else {
+    TRIB_LOG_INFO(component, "mqtt_listener_off", {"why", "bridge.mode is instead"});
   }
-  mqtt_ = std::move(*srv);
+  if (cfg_.bridge.enabled) {
+    gw::bridge::bridge_options bo;
+    bo.committer_rows_max = cfg_.committer.queue_rows_max;
+    bo.committer_bytes_max = cfg_.committer.queue_bytes_max;
+    bo.close_linger_ms = cfg_.server.close_linger_ms;
+    bo.wall_clock_ms = unix_now_ms;
+    auto br = gw::bridge::bridge::start(*loop_, cfg_.bridge, bo, cfg_.core, routes_, *committer_, &registry_);
+    if (!br) {
+      TRIB_LOG_ERROR(component, "bridge_failed", {"error", br.error().message()});
+      return 1;
+    }
+    bridge_ = std::move(*br);
+  }
   expire_timer_.emplace(*loop_);
   expire_timer_->start_repeating(cfg_.expire_interval_ms, [this] { expire_round(); });
   phase_ = phase::serving;
   if (forwarder_) forwarder_->start();  // forwarder wiring
-  TRIB_LOG_INFO(component, "serving", {"gateway", cfg_.core.gateway_id}, {"mqtt", mqtt_->address()},
-                {"routes", routes_.size()}, {"version", TRIB_VERSION});
+  TRIB_LOG_INFO(component, "serving", {"gateway", cfg_.core.gateway_id},
+                {"mqtt", mqtt_ ? mqtt_->address() : std::string("off")},
+                {"bridge", bridge_ ? cfg_.bridge.broker : std::string("off")}, {"routes", routes_.size()},
+                {"version", TRIB_VERSION});
 
   loop_->run();
 
-  // Teardown, in dependency order: MQTT (uses the committer), committer, worker (drained), store.
+  // Teardown, in dependency order: MQTT and bridge (use the committer), committer, worker (drained), store.
   mqtt_.reset();
+  bridge_.reset();
   committer_.reset();
   forwarder_.reset();  // forwarder wiring: uses the worker; already stopped unless start-up failed
   if (worker_ && !worker_->stopping()) {
@@ -256,26 +284,53 @@ void gateway_daemon::begin_shutdown(std::string_view why) {
   phase_ = phase::stopping;
   TRIB_LOG_INFO(component, "stopping", {"why", why}, {"connections", mqtt_ ? mqtt_->connection_count() : 0});
   if (expire_timer_) expire_timer_->cancel();
-  if (!mqtt_) {  // still starting: nothing to drain
+  if (!mqtt_ && !bridge_) {  // still starting: nothing to drain
     loop_->stop();
     return;
   }
-  mqtt_->stop_accepting();
-  mqtt_->drain([this] {
-    committer_->close([this] {
+  // Nothing new comes in; what is held goes to the committer; every commit completes and is
+  // acknowledged (PUBACK to clients, and upstream to the bridge's broker); then connections close.
+  if (mqtt_) mqtt_->stop_accepting();
+  if (bridge_) bridge_->stop_reading();
+  auto finish = [this] {
+    http_->close();
+    // forwarder wiring: the forwarder's jobs run on the worker, so it stops first.
+    auto stop_worker = [this] { worker_->stop(uv::worker::stop_mode::drain, [this] { loop_->stop(); }); };
+    if (forwarder_) {
+      forwarder_->stop(stop_worker);
+    } else {
+      stop_worker();
+    }
+  };
+  auto disconnect_bridge = [this, finish] {
+    if (bridge_) {
+      bridge_->disconnect(finish);
+    } else {
+      finish();
+    }
+  };
+  auto committed = [this, disconnect_bridge] {
+    committer_->close([this, disconnect_bridge] {
       TRIB_LOG_INFO(component, "buffer_committed", {"rows", committer_->stats().committed_rows});
-      mqtt_->disconnect_all([this] {
-        http_->close();
-        // forwarder wiring: the forwarder's jobs run on the worker, so it stops first.
-        auto stop_worker = [this] { worker_->stop(uv::worker::stop_mode::drain, [this] { loop_->stop(); }); };
-        if (forwarder_) {
-          forwarder_->stop(stop_worker);
-        } else {
-          stop_worker();
-        }
-      });
+      if (mqtt_) {
+        mqtt_->disconnect_all(disconnect_bridge);
+      } else {
+        disconnect_bridge();
+      }
     });
-  });
+  };
+  auto drain_bridge = [this, committed] {
+    if (bridge_) {
+      bridge_->drain(committed);
+    } else {
+      committed();
+    }
+  };
+  if (mqtt_) {
+    mqtt_->drain(drain_bridge);
+  } else {
+    drain_bridge();
+  }
 }
 
 // `passwd FILE USER [--iterations N]`: the password comes from stdin (one line; no echo on a tty).
@@ -425,7 +480,9 @@ int main(int argc, char** argv) {
     std::fputs(schema.describe().c_str(), stdout);
     std::fputs(
         "| `routes.rules` | array of {filter, topic, key, priority, ttl_ms} | `[]` | Route rules, tried in "
-        "order (file only). |\n",
+        "order (file only). |\n"
+        "| `bridge.subscriptions` | array of {filter, qos} | `[]` | Topic filters the bridge subscribes to, "
+        "with the QoS asked (default 1; file only). |\n",
         stdout);
     return 0;
   }

@@ -9,7 +9,8 @@ cd "${1:-$(dirname "$0")/../..}"
 # gateway/buffer, gateway/forwarder, firmware-sim).
 cores=(common/kafka common/mqtt cluster/raft cluster/group cluster/broker/producer_state.h cluster/broker/producer_state.cc
   cluster/broker/hw_waiters.h cluster/broker/hw_waiters.cc cluster/kafka/response_queue.h cluster/kafka/response_queue.cc
-  gateway/mqtt/core.cc gateway/mqtt/session.cc gateway/mqtt/handlers gateway/routes firmware-sim/core)
+  gateway/mqtt/core.cc gateway/mqtt/session.cc gateway/mqtt/handlers gateway/routes firmware-sim/core
+  gateway/bridge/client_core.h gateway/bridge/client_core.cc gateway/bridge/bridge_config.h)
 forbidden='#include *<uv\.h>|#include *<sqlite3\.h>|#include *<librdkafka|rd_kafka_|#include *<mqtt/|uv_[a-z_]+\(|sqlite3_[a-z_]+\(|system_clock|steady_clock|high_resolution_clock|std::random_device|[^_a-z]rand\(\)|[^_a-z.]time\(nullptr\)|gettimeofday|clock_gettime|std::thread|#include *<thread>|fopen\(|std::ifstream|std::ofstream|(^|[^a-zA-Z0-9_])::(open|read|write|fsync|fdatasync)\('
 
 status=0

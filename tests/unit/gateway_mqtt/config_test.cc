@@ -122,7 +122,8 @@ TEST_CASE("the shipped packaging/config/gateway.json loads, validates, and state
   // Every key of the file holds its default: the file documents the defaults.
   CHECK(nlohmann::json(s.effective_json()) == defaults);
 
-  // And the file documents every key: the same set of keys as the schema (routes.rules aside).
+  // And the file documents every key: the same set of keys as the schema (routes.rules and
+  // bridge.subscriptions aside: arrays of objects the loader parses itself).
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
@@ -131,7 +132,7 @@ TEST_CASE("the shipped packaging/config/gateway.json loads, validates, and state
     std::set<std::string> out;
     const nlohmann::json flat = j.flatten();
     for (const auto& [k, v] : flat.items()) {
-      if (k.starts_with("/routes/rules")) continue;
+      if (k.starts_with("/routes/rules") || k.starts_with("/bridge/subscriptions")) continue;
       // An empty list flattens to the key itself; a list's items flatten to key/0, key/1, ...
       const auto last = k.find_last_of('/');
       const bool item =
@@ -141,4 +142,76 @@ TEST_CASE("the shipped packaging/config/gateway.json loads, validates, and state
     return out;
   };
   CHECK(keys(file) == keys(defaults));
+}
+
+TEST_CASE("bridge keys: subscriptions parse, print and load back") {
+  gateway_config c;
+  config::schema s;
+  declare(s, c);
+  auto r = load_config_text(s, c, R"({
+    "bridge": {"enabled": true, "mode": "instead", "broker": "127.0.0.1:1884", "protocol": "5.0",
+               "subscriptions": [{"filter": "sensors/#"}, {"filter": "alarms/+/x", "qos": 2}]}
+  })",
+                            "gw.json");
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK(c.bridge.enabled);
+  CHECK(c.bridge.mode == bridge::bridge_mode::instead);
+  CHECK(c.bridge.version == tributary::mqtt::protocol_version::v5);
+  REQUIRE(c.bridge.subscriptions.size() == 2);
+  CHECK(c.bridge.subscriptions[0] == bridge::subscription_spec{"sensors/#", 1});
+  CHECK(c.bridge.subscriptions[1] == bridge::subscription_spec{"alarms/+/x", 2});
+  CHECK(validate(c));
+  const std::string printed = effective_json(s, c).dump();
+  gateway_config c2;
+  config::schema s2;
+  declare(s2, c2);
+  REQUIRE(load_config_text(s2, c2, printed, "printed"));
+  CHECK(c2.bridge.subscriptions == c.bridge.subscriptions);
+  CHECK(effective_json(s2, c2).dump() == printed);
+}
+
+TEST_CASE("bridge config errors name the key") {
+  CHECK(error_of(R"({"bridge": {"subscriptions": {"filter": "a"}}})") ==
+        "gw.json: key \"bridge.subscriptions\": expected an array, got an object");
+  CHECK(error_of(R"({"bridge": {"subscriptions": [{"filter": "a/#/b"}]}})") ==
+        "gw.json: key \"bridge.subscriptions[0].filter\": \"a/#/b\" is not a topic filter: invalid topic "
+        "filter");
+  CHECK(error_of(R"({"bridge": {"subscriptions": [{"filter": "a", "qos": 3}]}})") ==
+        "gw.json: key \"bridge.subscriptions[0].qos\": 3 is outside [0, 2]");
+  CHECK(error_of(R"({"bridge": {"subscriptions": [{"filter": "a"}, {"qos": 1}]}})") ==
+        "gw.json: key \"bridge.subscriptions[1].filter\": missing");
+  CHECK(error_of(R"({"bridge": {"subscriptions": [{"filter": "a", "topic": "t"}]}})") ==
+        "gw.json: unknown key \"bridge.subscriptions[0].topic\" (a subscription has filter, qos)");
+  CHECK(error_of(R"({"bridge": {"mode": "sometimes"}})").starts_with("gw.json: key \"bridge.mode\":"));
+  CHECK(error_of(R"({"bridge": {"protocol": "3.1"}})").starts_with("gw.json: key \"bridge.protocol\":"));
+  CHECK(error_of(R"({"bridge": {"inflight_max": 0}})").starts_with("gw.json: key \"bridge.inflight_max\":"));
+
+  gateway_config c;
+  c.bridge.mode = bridge::bridge_mode::instead;
+  CHECK(validate(c).error().message.starts_with(
+      "key \"bridge.mode\": \"instead\" turns the MQTT listener off"));
+  c.bridge.enabled = true;
+  CHECK(validate(c).error().message.starts_with("key \"bridge.subscriptions\": empty"));
+  c.bridge.subscriptions.push_back({"sensors/#", 1});
+  CHECK(validate(c));
+  c.bridge.broker = "localhost:1883";
+  CHECK(validate(c).error().message.starts_with(
+      "key \"bridge.broker\": \"localhost:1883\" is not a numeric host:port"));
+  c.bridge.broker = "127.0.0.1:1883";
+  c.bridge.client_id = "";
+  CHECK(validate(c).error().message ==
+        "key \"bridge.client_id\": empty, but a persistent session (clean_session false) needs a client id");
+  c.bridge.clean_session = true;
+  CHECK(validate(c));
+  c.bridge.password = "secret";
+  CHECK(validate(c).error().message.starts_with("key \"bridge.password\": set without bridge.username"));
+  c.bridge.username = "gw";
+  CHECK(validate(c));
+  c.bridge.reconnect_min_ms = 5000;
+  c.bridge.reconnect_max_ms = 1000;
+  CHECK(validate(c).error().message ==
+        "key \"bridge.reconnect_min_ms\": 5000 is more than bridge.reconnect_max_ms (1000)");
+  c.bridge.reconnect_max_ms = 5000;
+  c.bridge.max_packet_bytes = 16u << 20;
+  CHECK(validate(c).error().message.starts_with("key \"bridge.max_packet_bytes\": must be at most"));
 }
