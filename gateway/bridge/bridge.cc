@@ -261,9 +261,11 @@ struct bridge::state : std::enable_shared_from_this<state> {
                                "PUBLISH packets received from the local broker, by QoS.",
                                [c, q] { return c->stats().messages[q]; }, {{"qos", std::to_string(q)}});
     }
-    reg.add_callback_counter("tributary_gateway_bridge_redelivered_total",
-                             "PUBLISH packets the broker re-sent (DUP flag).",
-                             [c] { return c->stats().redelivered; });
+    reg.add_callback_counter(
+        "tributary_gateway_bridge_redelivered_total",
+        "PUBLISH packets with the DUP flag (sent before; mosquitto also sets it on messages it "
+        "queued while the gateway was away).",
+        [c] { return c->stats().redelivered; });
     reg.add_callback_counter("tributary_gateway_bridge_connects_total", "Connections the broker accepted.",
                              [c] { return c->stats().connects; });
     reg.add_callback_counter("tributary_gateway_bridge_reconnects_total",

@@ -460,3 +460,86 @@ class paho_client:
             except Exception:
                 pass
         self.c.loop_stop()
+
+
+# --- mosquitto, the local broker of bridge mode -------------------------------------------------------
+
+class mosquitto:
+    """A mosquitto started by the test on a free 127.0.0.1 port (kept across restarts), with a config
+    file the test writes: anonymous, persistence in its own directory (so a restart keeps the gateway's
+    persistent session), queues large enough that nothing is dropped for a disconnected session."""
+
+    def __init__(self, workdir, name="mosq", max_inflight=20, extra=""):
+        self.bin = "/usr/sbin/mosquitto"
+        self.port = free_port()
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.conf = os.path.join(self.dir, "mosquitto.conf")
+        self.log = os.path.join(self.dir, "mosquitto.log")
+        self.max_inflight = max_inflight
+        with open(self.conf, "w") as f:
+            f.write(f"listener {self.port} 127.0.0.1\n"
+                    "allow_anonymous true\n"
+                    "persistence true\n"
+                    f"persistence_location {self.dir}/\n"
+                    f"max_inflight_messages {max_inflight}\n"
+                    "max_queued_messages 1000000\n"
+                    "max_queued_bytes 0\n"
+                    # As root mosquitto would switch to user "mosquitto", which cannot write here.
+                    + ("user root\n" if os.geteuid() == 0 else "")
+                    + "log_dest stdout\n"
+                    "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+                    + extra)
+        self.proc = None
+
+    @staticmethod
+    def available():
+        return os.path.exists("/usr/sbin/mosquitto")
+
+    def start(self, timeout_s=10):
+        check(self.proc is None, "mosquitto already started")
+        logf = open(self.log, "a")
+        self.proc = subprocess.Popen([self.bin, "-c", self.conf], stdout=logf, stderr=logf)
+        logf.close()
+
+        def up():
+            if self.proc.poll() is not None:
+                fail(f"mosquitto exited with {self.proc.returncode}: {open(self.log).read()[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return True
+            except OSError:
+                return False
+        wait_for(up, timeout_s, "mosquitto to listen")
+        return self
+
+    def stop(self, timeout_s=10):
+        """SIGTERM (mosquitto saves its persistence file), by pid."""
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def kill(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+
+def bridge_config(broker_port, mode="also", subscriptions=None, **extra):
+    """The gateway's bridge section for a mosquitto on broker_port."""
+    b = {"enabled": True, "mode": mode, "broker": f"127.0.0.1:{broker_port}", "client_id": "gw-it-bridge",
+         "clean_session": False, "reconnect_min_ms": 50, "reconnect_max_ms": 400, "keep_alive_s": 5,
+         "subscriptions": subscriptions or [{"filter": "sensors/#", "qos": 1}, {"filter": "alarms/#", "qos": 2}]}
+    b.update(extra)
+    return {"bridge": b}
