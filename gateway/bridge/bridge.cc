@@ -46,6 +46,7 @@ struct bridge::state : std::enable_shared_from_this<state> {
   bool in_run = false;
   std::function<void()> on_drained;
   std::function<void()> on_closed;
+  uint64_t held_total = 0;  // readings that waited for room in the commit queue
 
   instant now() const { return instant{loop->now_ms(), options.wall_clock_ms()}; }
 
@@ -199,7 +200,15 @@ struct bridge::state : std::enable_shared_from_this<state> {
       self->completions.emplace_back(token, res ? commit_result::committed : to_commit_result(res.error()));
       if (!self->completion_timer->active()) {
         self->completion_timer->start(0, [w] {
-          if (auto s = w.lock()) s->run({});
+          auto s = w.lock();
+          if (!s) return;
+          // A commit of ours completed, so the queue has room now: held readings need not wait for
+          // the retry timer.
+          if (!s->held.empty()) {
+            s->retry_held();
+          } else {
+            s->run({});
+          }
         });
       }
     };
@@ -220,6 +229,7 @@ struct bridge::state : std::enable_shared_from_this<state> {
       return;
     }
     held.push_back(std::move(a));
+    held_total++;
     held_paused = true;
     update_reading();
     if (!retry_timer->active()) start_retry();
@@ -291,6 +301,9 @@ struct bridge::state : std::enable_shared_from_this<state> {
                              "Readings committed after their connection ended: stored, not acknowledged, "
                              "so the broker re-sends them (duplicates).",
                              [c] { return c->stats().stale_commits; });
+    reg.add_callback_counter("tributary_gateway_bridge_held_total",
+                             "Readings that waited for room in the commit queue (the broker was not read).",
+                             [this] { return held_total; });
     reg.add_callback_counter("tributary_gateway_bridge_qos2_duplicates_total",
                              "QoS 2 PUBLISH for an id already stored: acknowledged, stored once.",
                              [c] { return c->stats().qos2_duplicates; });

@@ -6,8 +6,9 @@
 //
 // Backpressure: when the committer's queue is full, QoS 1/2 readings are held here in arrival order
 // (at most bridge.inflight_max: the core stops reading at that many awaiting their commit), the
-// socket is not read, and they are offered again every retry_ms. QoS 0 readings are dropped instead
-// (counted as a commit failure).
+// socket is not read, and they are offered again as soon as one of the bridge's commits completes
+// (room was freed), or after retry_ms (the listener's readings took the room). QoS 0 readings are
+// dropped instead (counted as a commit failure).
 //
 // Shutdown, in the daemon's steps (main.cc): stop_reading(); drain(fn) once every held reading is
 // with the committer; after the committer closed (every completion delivered, so every
@@ -39,7 +40,7 @@ struct bridge_options {
   // when a submit would be refused without losing the reading.
   size_t committer_rows_max = 10000;
   uint64_t committer_bytes_max = 32ull << 20;
-  uint64_t retry_ms = 10;                  // offer held readings again this often
+  uint64_t retry_ms = 10;                  // offer held readings again at least this often
   uint64_t close_linger_ms = 2000;         // bound on the graceful close at shutdown
   std::function<int64_t()> wall_clock_ms;  // Unix ms, for the readings' receive time
 };
