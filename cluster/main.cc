@@ -37,6 +37,7 @@
 #include "cluster/broker/flusher.h"
 #include "cluster/broker/group_service.h"
 #include "cluster/broker/partition_manager.h"
+#include "cluster/broker/replica_manager.h"
 #include "cluster/controller/service.h"
 #include "cluster/kafka/handlers/handlers.h"
 #include "cluster/kafka/server.h"
@@ -128,6 +129,7 @@ class node {
   std::unique_ptr<cluster::rpc::transport> transport_;
   std::unique_ptr<cluster::replication::raft_host> raft_;
   std::unique_ptr<cluster::controller::service> controller_;
+  std::unique_ptr<broker::replica_manager> replicas_;
   bool raft_stopped_ = false;
   std::optional<uv::timer> retention_timer_;
   std::optional<uv::timer> shutdown_timer_;
@@ -176,8 +178,20 @@ result<void> node::start_cluster(const std::string& kafka_address) {
   co.wall_now_ms = ho.wall_now_ms;
   controller_ = TRIB_TRY(cluster::controller::service::open(*loop_, *transport_, *raft_, co,
                                                             broker::broker_service::wall_now_ms()));
+  constexpr int32_t default_replication_factor = 3;
+  constexpr uint64_t leader_balance_interval_ms = 1000;
+  replicas_ = std::make_unique<broker::replica_manager>(
+      *loop_, *pm_, *raft_, *controller_, default_replication_factor, leader_balance_interval_ms);
+  controller_->set_on_change([this] { replicas_->reconcile(); });
+  replicas_->reconcile();
+  svc_->set_cluster_create([this](std::string_view name, int32_t partitions, int32_t replication_factor,
+                                  const broker::topic_config& cfg) {
+    return replicas_->create_topic(name, partitions, replication_factor, cfg);
+  });
   http_->get("/v1/cluster", [this](const http::request&) {
-    return http::response{200, std::string(http::json_content_type), controller_->status().dump()};
+    auto j = controller_->status();
+    j["partitions"] = replicas_->status();
+    return http::response{200, std::string(http::json_content_type), j.dump()};
   });
   TRIB_LOG_INFO(
       "broker", "cluster_started", {"node_id", cfg_.node_id}, {"cluster", cfg_.cluster.id},
@@ -316,6 +330,8 @@ int node::run() {
   loop_->run();
 
   // The loop stopped (final_close): tear down in dependency order, then close the loop's handles.
+  if (svc_) svc_->set_cluster_create(nullptr);
+  replicas_.reset();
   controller_.reset();
   raft_.reset();
   transport_.reset();

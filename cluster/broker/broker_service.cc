@@ -121,6 +121,12 @@ result<const topic_info*> broker_service::get_or_create(std::string_view name, b
   if (const topic_info* t = find_topic(name)) return t;
   TRIB_TRY_VOID(topic_table::validate_name(name));
   if (!allow || !cfg_.auto_create_topics) return fail(topic_errc::unknown_topic);
+  if (cluster_create_ && !name.starts_with("__")) {
+    // Created through the controller: the topic exists here once committed and reconciled; until
+    // then the client sees a retriable unknown topic and asks again.
+    TRIB_TRY_VOID(cluster_create_(name, cfg_.default_partitions, -1, {}));
+    return fail(topic_errc::unknown_topic);
+  }
   auto created = create_topic(name, cfg_.default_partitions, {}, false);
   if (created)
     TRIB_LOG_INFO("broker", "topic_auto_created", {"topic", name}, {"partitions", cfg_.default_partitions});
@@ -128,11 +134,16 @@ result<const topic_info*> broker_service::get_or_create(std::string_view name, b
 }
 
 result<const topic_info*> broker_service::create_topic(std::string_view name, int32_t partitions,
-                                                       const topic_config& cfg, bool validate_only) {
+                                                       const topic_config& cfg, bool validate_only,
+                                                       int32_t replication_factor) {
   TRIB_TRY_VOID(topic_table::validate_name(name));
   if (find_topic(name)) return fail(topic_errc::already_exists);
   if (partitions < 1 || partitions > topic_table::partitions_max) return fail(topic_errc::invalid_partitions);
   if (validate_only) return nullptr;
+  if (cluster_create_ && !name.starts_with("__")) {
+    TRIB_TRY_VOID(cluster_create_(name, partitions, replication_factor, cfg));
+    return nullptr;  // submitted to the controller (CreateTopics with timeout 0 semantics)
+  }
   auto t = TRIB_TRY(pm_.create_topic(name, partitions, cfg, wall_now_ms(), random_topic_id()));
   topics_created_->inc();
   return t;
@@ -190,6 +201,9 @@ partition_counters& broker_service::counters(const partition& p) {
 }
 
 result<append_outcome> broker_service::append(partition& p, std::span<uint8_t> batch) {
+  // A Raft partition's log is written by its group only; produce through Raft is the next step of
+  // issue 9. Until then a cluster refuses the write (retriable) rather than fork the Raft log.
+  if (p.replicated) return fail(append_errc::not_leader);
   if (flusher_.failed(p)) return fail(append_errc::storage_error);
   auto r = TRIB_TRY(pm_.append(p, batch, wall_now_ms()));
   if (r.duplicate) return r;
@@ -224,6 +238,7 @@ size_t broker_service::apply_retention() {
   size_t deleted = 0;
   const int64_t now = wall_now_ms();
   for (partition* p : pm_.all_partitions()) {
+    if (p->replicated) continue;  // Raft owns the log start (a later step of issue 9)
     auto r = p->log().apply_retention(now, p->high_watermark());
     if (!r) {
       TRIB_LOG_ERROR("broker", "retention_failed", {"topic", p->topic()}, {"partition", p->id()},

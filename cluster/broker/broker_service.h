@@ -91,9 +91,10 @@ class broker_service {
   // The topic, auto-created with default_partitions when auto_create_topics is on and `allow`.
   // Errors: topic_errc::unknown_topic (not created), invalid_name, and create_topic's.
   result<const topic_info*> get_or_create(std::string_view name, bool allow);
-  // validate_only: every check, nothing created.
+  // validate_only: every check, nothing created (nullptr). In cluster mode a topic is submitted to
+  // the controller and nullptr is returned: it exists once committed.
   result<const topic_info*> create_topic(std::string_view name, int32_t partitions, const topic_config& cfg,
-                                         bool validate_only);
+                                         bool validate_only, int32_t replication_factor = -1);
   result<void> delete_topic(std::string_view name);
   size_t partition_count();
 
@@ -121,6 +122,13 @@ class broker_service {
   // ---- configs
   std::vector<config_entry> topic_configs(const topic_info& t) const;
   std::vector<config_entry> broker_configs() const;
+
+  // ---- cluster mode: topics are created through the controller (replica_manager::create_topic);
+  // internal topics (__consumer_offsets) stay local for now.
+  using cluster_create_fn = std::function<result<void>(std::string_view, int32_t partitions,
+                                                       int32_t replication_factor, const topic_config&)>;
+  bool clustered() const { return static_cast<bool>(cluster_create_); }
+  void set_cluster_create(cluster_create_fn f) { cluster_create_ = std::move(f); }
 
   // ---- groups (group_service.h; set once by main before serving, nullptr in tests without groups)
   void set_groups(group_service* g) { groups_ = g; }
@@ -154,6 +162,7 @@ class broker_service {
   metrics::gauge* waiting_gauge_ = nullptr;
   metrics::counter* topics_created_ = nullptr;
   group_service* groups_ = nullptr;
+  cluster_create_fn cluster_create_;
 };
 
 // `<data_dir>/cluster_id`: read it, or create it (22 characters of URL-safe base64 of 16 random

@@ -24,6 +24,7 @@ const char* errc_info<cluster::broker::append_errc>::message(cluster::broker::ap
     case append_errc::out_of_order: return "out of order sequence number";
     case append_errc::fenced_epoch: return "producer epoch is older than the current one";
     case append_errc::storage_error: return "storage error";
+    case append_errc::not_leader: return "not the leader of this partition";
   }
   return "unknown append error";
 }
@@ -87,7 +88,7 @@ result<std::unique_ptr<partition_manager>> partition_manager::open(const std::fi
   for (const auto& [name, info] : pm->topics_.all()) {
     auto& parts = pm->partitions_[name];
     for (int32_t i = 0; i < info.partitions; ++i)
-      parts.push_back(TRIB_TRY(pm->open_partition(info, i, now_ms)));
+      parts.push_back(info.hosts(i) ? TRIB_TRY(pm->open_partition(info, i, now_ms)) : nullptr);
   }
   return pm;
 }
@@ -151,7 +152,8 @@ result<void> partition_manager::rebuild_producer_state(partition& p) {
 
 result<const topic_info*> partition_manager::create_topic(std::string_view name, int32_t partitions,
                                                           const topic_config& cfg, int64_t now_ms,
-                                                          std::string topic_id) {
+                                                          std::string topic_id,
+                                                          std::optional<std::vector<int32_t>> hosted) {
   TRIB_TRY_VOID(topic_table::validate_name(name));
   if (topics_.find(name)) return fail(topic_errc::already_exists);
   if (partitions < 1) return fail(topic_errc::invalid_partitions);
@@ -160,10 +162,15 @@ result<const topic_info*> partition_manager::create_topic(std::string_view name,
     std::error_code ec;
     std::filesystem::remove_all(partition_dir(name, i), ec);
   }
-  const topic_info* info = TRIB_TRY(topics_.create(name, partitions, cfg, now_ms, std::move(topic_id)));
+  const topic_info* info =
+      TRIB_TRY(topics_.create(name, partitions, cfg, now_ms, std::move(topic_id), std::move(hosted)));
   auto& parts = partitions_[info->name];
   parts.clear();
   for (int32_t i = 0; i < partitions; ++i) {
+    if (!info->hosts(i)) {
+      parts.push_back(nullptr);
+      continue;
+    }
     auto p = open_partition(*info, i, now_ms);
     if (!p) {
       partitions_.erase(info->name);
@@ -201,7 +208,8 @@ partition* partition_manager::find(std::string_view topic, int32_t id) {
 std::vector<partition*> partition_manager::all_partitions() {
   std::vector<partition*> out;
   for (auto& [_, parts] : partitions_)
-    for (auto& p : parts) out.push_back(p.get());
+    for (auto& p : parts)
+      if (p) out.push_back(p.get());
   return out;
 }
 

@@ -41,6 +41,7 @@ enum class append_errc {
   out_of_order,         // OUT_OF_ORDER_SEQUENCE_NUMBER
   fenced_epoch,         // INVALID_PRODUCER_EPOCH
   storage_error,        // KAFKA_STORAGE_ERROR
+  not_leader,           // NOT_LEADER_OR_FOLLOWER (a Raft partition in cluster mode)
 };
 inline std::error_code make_error_code(append_errc e) noexcept { return to_error_code(e); }
 
@@ -75,6 +76,9 @@ class partition {
     return hw_at_log_end_ ? log_->end_offset() : log_->durable_offset();
   }
 
+  // A Raft group owns this log (cluster mode): retention and the flusher leave it alone.
+  bool replicated = false;
+
   // Bytes and records appended since start (for /metrics).
   uint64_t bytes_in = 0;
   uint64_t records_in = 0;
@@ -106,11 +110,14 @@ class partition_manager {
   const log_defaults& defaults() const { return defaults_; }
 
   // Creates the topic and its partition directories. `topic_id`: 32 hex digits.
+  // `hosted` (a cluster node): only these partitions get a directory and a log here.
   result<const topic_info*> create_topic(std::string_view name, int32_t partitions, const topic_config& cfg,
-                                         int64_t now_ms, std::string topic_id);
+                                         int64_t now_ms, std::string topic_id,
+                                         std::optional<std::vector<int32_t>> hosted = std::nullopt);
   // Removes the topic from the table, then its directories.
   result<void> delete_topic(std::string_view name);
 
+  // nullptr for an unknown partition, or one this node holds no replica of.
   partition* find(std::string_view topic, int32_t id);
   std::vector<partition*> all_partitions();
 

@@ -23,6 +23,7 @@ const char* errc_info<cluster::broker::topic_errc>::message(cluster::broker::top
     case topic_errc::unknown_topic: return "unknown topic";
     case topic_errc::invalid_partitions: return "invalid number of partitions";
     case topic_errc::invalid_config: return "invalid topic config";
+    case topic_errc::invalid_replication: return "invalid replication factor";
     case topic_errc::io_error: return "cannot write the topic table";
     case topic_errc::bad_file: return "topic table file is malformed";
   }
@@ -129,6 +130,11 @@ result<topic_table> topic_table::open(const std::filesystem::path& dir) {
       info.created_ms = v.value("created_ms", int64_t{0});
       info.topic_id = v.value("topic_id", std::string(32, '0'));
       if (info.partitions < 1 || info.partitions > partitions_max) return fail(topic_errc::bad_file);
+      if (v.contains("hosted")) {
+        info.hosted = v.at("hosted").get<std::vector<int32_t>>();
+        for (int32_t h : *info.hosted)
+          if (h < 0 || h >= info.partitions) return fail(topic_errc::bad_file);
+      }
       const nlohmann::json configs = v.value("configs", nlohmann::json::object());
       for (const auto& [k, cv] : configs.items()) {
         if (!info.config.set(k, cv.get<std::string>())) return fail(topic_errc::bad_file);
@@ -149,11 +155,12 @@ const topic_info* topic_table::find(std::string_view name) const {
 
 result<const topic_info*> topic_table::create(std::string_view name, int32_t partitions,
                                               const topic_config& config, int64_t now_ms,
-                                              std::string topic_id) {
+                                              std::string topic_id,
+                                              std::optional<std::vector<int32_t>> hosted) {
   TRIB_TRY_VOID(validate_name(name));
   if (topics_.contains(name)) return fail(topic_errc::already_exists);
   if (partitions < 1 || partitions > partitions_max) return fail(topic_errc::invalid_partitions);
-  topic_info info{std::string(name), partitions, config, now_ms, std::move(topic_id)};
+  topic_info info{std::string(name), partitions, config, now_ms, std::move(topic_id), std::move(hosted)};
   auto [it, _] = topics_.emplace(std::string(name), std::move(info));
   if (auto r = save(); !r) {
     topics_.erase(it);
@@ -183,6 +190,7 @@ result<void> topic_table::save() const {
     for (const auto& [k, v] : t.config.entries()) c[k] = v;
     j["topics"][name] = {
         {"partitions", t.partitions}, {"configs", c}, {"created_ms", t.created_ms}, {"topic_id", t.topic_id}};
+    if (t.hosted) j["topics"][name]["hosted"] = *t.hosted;
   }
   if (auto r = write_file_durably(file_, as_bytes(j.dump(2) + "\n")); !r) {
     TRIB_LOG_ERROR("broker", "topics_write_failed", {"path", file_.string()}, {"error", r.error().message()});

@@ -2,6 +2,7 @@
 // The topics of a single node: names, partition counts and per-topic configs, kept in
 // `<data-dir>/topics.json` (written atomically: temp file, fsync, rename, fsync of the directory).
 // In a cluster the controller's Raft group holds the same table; this file is the embedded default.
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -15,13 +16,14 @@
 namespace tributary::cluster::broker {
 
 enum class topic_errc {
-  invalid_name = 1,    // INVALID_TOPIC_EXCEPTION
-  already_exists,      // TOPIC_ALREADY_EXISTS
-  unknown_topic,       // UNKNOWN_TOPIC_OR_PARTITION
-  invalid_partitions,  // INVALID_PARTITIONS
-  invalid_config,      // INVALID_CONFIG
-  io_error,            // the table could not be written
-  bad_file,            // topics.json unreadable or malformed
+  invalid_name = 1,     // INVALID_TOPIC_EXCEPTION
+  already_exists,       // TOPIC_ALREADY_EXISTS
+  unknown_topic,        // UNKNOWN_TOPIC_OR_PARTITION
+  invalid_partitions,   // INVALID_PARTITIONS
+  invalid_config,       // INVALID_CONFIG
+  invalid_replication,  // INVALID_REPLICATION_FACTOR (cluster mode: more replicas than live nodes)
+  io_error,             // the table could not be written
+  bad_file,             // topics.json unreadable or malformed
 };
 inline std::error_code make_error_code(topic_errc e) noexcept { return to_error_code(e); }
 
@@ -59,6 +61,12 @@ struct topic_info {
   topic_config config;
   int64_t created_ms = 0;
   std::string topic_id;  // 32 hex digits (a UUID), for Metadata v10+ and admin tools
+  // In a cluster: the partitions this node holds a replica of (the controller's placement); the
+  // others have no directory here. nullopt: every partition (a single node).
+  std::optional<std::vector<int32_t>> hosted;
+  bool hosts(int32_t partition) const {
+    return !hosted || std::find(hosted->begin(), hosted->end(), partition) != hosted->end();
+  }
 };
 
 class topic_table {
@@ -77,7 +85,8 @@ class topic_table {
   // Adds a topic and persists the table. `topic_id` is supplied by the caller (random, from its seeded
   // generator or the OS) so that this class stays deterministic.
   result<const topic_info*> create(std::string_view name, int32_t partitions, const topic_config& config,
-                                   int64_t now_ms, std::string topic_id);
+                                   int64_t now_ms, std::string topic_id,
+                                   std::optional<std::vector<int32_t>> hosted = std::nullopt);
   result<void> remove(std::string_view name);
 
  private:

@@ -17,6 +17,7 @@ protocol::error_code to_kafka_error(std::error_code ec) {
       case broker::topic_errc::unknown_topic: return error_code::unknown_topic_or_partition;
       case broker::topic_errc::invalid_partitions: return error_code::invalid_partitions;
       case broker::topic_errc::invalid_config: return error_code::invalid_config;
+      case broker::topic_errc::invalid_replication: return error_code::invalid_replication_factor;
       case broker::topic_errc::io_error:
       case broker::topic_errc::bad_file: return error_code::kafka_storage_error;
     }
@@ -28,6 +29,7 @@ protocol::error_code to_kafka_error(std::error_code ec) {
       case broker::append_errc::out_of_order: return error_code::out_of_order_sequence_number;
       case broker::append_errc::fenced_epoch: return error_code::invalid_producer_epoch;
       case broker::append_errc::storage_error: return error_code::kafka_storage_error;
+      case broker::append_errc::not_leader: return error_code::not_leader_or_follower;
     }
   }
   if (ec.category() == errc_category<tributary::kafka::record_errc>()) {

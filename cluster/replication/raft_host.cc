@@ -29,11 +29,20 @@ raft_host::~raft_host() = default;
 result<hosted_group*> raft_host::open_group(rpc::group_id id, const std::filesystem::path& dir,
                                             raft::membership bootstrap, const storage::log_config& log_config,
                                             int64_t now_ms) {
+  auto log = TRIB_TRY(storage::partition_log::open(dir, log_config, now_ms));
+  auto* raw = log.get();
+  hosted_group* g = TRIB_TRY(open_group(id, *raw, std::move(bootstrap)));
+  g->owned_log = std::move(log);
+  return g;
+}
+
+result<hosted_group*> raft_host::open_group(rpc::group_id id, storage::partition_log& log,
+                                            raft::membership bootstrap) {
   TRIB_ASSERT(!groups_.contains(id), "group opened twice");
   auto g = std::make_unique<hosted_group>();
   g->id = id;
-  g->log = TRIB_TRY(storage::partition_log::open(dir, log_config, now_ms));
-  g->storage = TRIB_TRY(segment_storage::open(*g->log, std::move(bootstrap)));
+  g->log = &log;
+  g->storage = TRIB_TRY(segment_storage::open(log, std::move(bootstrap)));
   raft::config cfg;
   cfg.id = opt_.self;
   cfg.election_ticks = opt_.election_ticks;

@@ -46,7 +46,8 @@ struct host_options {
 // One Raft group hosted here.
 struct hosted_group {
   rpc::group_id id;
-  std::unique_ptr<storage::partition_log> log;
+  std::unique_ptr<storage::partition_log> owned_log;  // when the host opened the log itself
+  storage::partition_log* log = nullptr;
   std::unique_ptr<segment_storage> storage;
   std::unique_ptr<raft::node> node;
   // Committed entries, in order (each call after the entries are durable here).
@@ -76,6 +77,9 @@ class raft_host {
   result<hosted_group*> open_group(rpc::group_id id, const std::filesystem::path& dir,
                                    raft::membership bootstrap, const storage::log_config& log_config,
                                    int64_t now_ms);
+  // The same over a log someone else owns (a partition of the partition_manager), which must
+  // outlive the group.
+  result<hosted_group*> open_group(rpc::group_id id, storage::partition_log& log, raft::membership bootstrap);
   hosted_group* find(rpc::group_id id);
 
   // Messages from a peer (the transport's on_raft).

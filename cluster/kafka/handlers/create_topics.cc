@@ -1,9 +1,10 @@
 // CreateTopics (key 19), v0-v5. On one node: replication_factor -1 or 1 (else
-// INVALID_REPLICATION_FACTOR); num_partitions -1 means default_partitions; a manual assignment must
-// place partitions 0..n-1 on this node alone (else INVALID_REPLICA_ASSIGNMENT); configs use Kafka's
-// names (topic_table.h; unknown names or bad values: INVALID_CONFIG); validate_only checks everything
-// and creates nothing. A name twice in one request: INVALID_REQUEST for it. v5 answers the created
-// topic's partitions, replication factor and configs.
+// INVALID_REPLICATION_FACTOR); in a cluster the controller places replication_factor replicas (-1:
+// min(3, nodes)) and the topic exists once committed (timeout-0 semantics); num_partitions -1 means
+// default_partitions; a manual assignment must place partitions 0..n-1 on this node alone (else
+// INVALID_REPLICA_ASSIGNMENT); configs use Kafka's names (topic_table.h; unknown names or bad values:
+// INVALID_CONFIG); validate_only checks everything and creates nothing. A name twice in one request:
+// INVALID_REQUEST for it. v5 answers the created topic's partitions, replication factor and configs.
 #include <map>
 #include <string>
 
@@ -23,7 +24,8 @@ struct outcome {
 
 outcome create_one(broker::broker_service& b, const p::create_topics_request::topic& t, bool validate_only,
                    int32_t& partitions_out) {
-  if (t.replication_factor != -1 && t.replication_factor != 1)
+  // A cluster places replication_factor replicas (the controller checks it against the live nodes).
+  if (!b.clustered() && t.replication_factor != -1 && t.replication_factor != 1)
     return {p::error_code::invalid_replication_factor, "this node stores each partition once: use 1 or -1"};
   int32_t partitions = t.num_partitions;
   if (!t.assignments.empty()) {
@@ -48,7 +50,7 @@ outcome create_one(broker::broker_service& b, const p::create_topics_request::to
     if (auto r = cfg.set(c.name, *c.value); !r)
       return {p::error_code::invalid_config, "config " + c.name + "=" + *c.value + " is not supported"};
   }
-  auto created = b.create_topic(t.name, partitions, cfg, validate_only);
+  auto created = b.create_topic(t.name, partitions, cfg, validate_only, t.replication_factor);
   if (!created) return {to_kafka_error(created.error()), created.error().message()};
   partitions_out = partitions;
   return {};

@@ -12,6 +12,7 @@ from brokerlib import check, free_port, http_get, wait_for  # noqa: E402,F401
 
 class cluster:
     def __init__(self, binary, workdir, nodes=3, seeds=3, extra_args=()):
+        os.makedirs(workdir, exist_ok=True)
         self.rpc_ports = {i: free_port() for i in range(1, nodes + 1)}
         self.seed_list = ",".join(f"{i}@127.0.0.1:{self.rpc_ports[i]}" for i in range(1, seeds + 1))
         self.nodes = {}

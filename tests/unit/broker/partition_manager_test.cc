@@ -195,3 +195,30 @@ TEST_CASE("the high watermark is the durable offset, or the log end with high_wa
     REQUIRE((*pm)->close());
   }
 }
+
+TEST_CASE("a cluster node opens only the partitions it hosts, and again after a restart") {
+  temp_dir t;
+  {
+    auto pm = partition_manager::open(t.path, log_defaults{}, 1000);
+    REQUIRE(pm);
+    auto created =
+        (*pm)->create_topic("spread", 4, {}, 1000, std::string(32, 'c'), std::vector<int32_t>{1, 3});
+    REQUIRE(created);
+    CHECK((*created)->hosts(1));
+    CHECK_FALSE((*created)->hosts(0));
+    CHECK((*pm)->find("spread", 0) == nullptr);
+    CHECK((*pm)->find("spread", 1) != nullptr);
+    CHECK((*pm)->all_partitions().size() == 2);
+    CHECK_FALSE(std::filesystem::exists(t.path / "spread-0"));
+    CHECK(std::filesystem::exists(t.path / "spread-3"));
+  }
+  auto pm = partition_manager::open(t.path, log_defaults{}, 1000);
+  REQUIRE(pm);
+  const auto* info = (*pm)->topics().find("spread");
+  REQUIRE(info);
+  CHECK(info->partitions == 4);
+  CHECK(*info->hosted == std::vector<int32_t>{1, 3});
+  CHECK((*pm)->find("spread", 2) == nullptr);
+  CHECK((*pm)->find("spread", 3) != nullptr);
+  CHECK((*pm)->all_partitions().size() == 2);
+}
