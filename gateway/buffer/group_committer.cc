@@ -1,7 +1,9 @@
 #include "gateway/buffer/group_committer.h"
 
+#include <atomic>
 #include <chrono>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -22,12 +24,23 @@ struct group_committer::state : std::enable_shared_from_this<state> {
     completion_fn done;
     uint64_t size = 0;
   };
-  // One transaction: filled on the loop thread, run on the worker, finished on the loop thread.
+  // What the loop thread hands over and the worker takes (see the header). The completions travel
+  // with their readings but are only moved on the worker, never called there.
+  struct inbox {
+    std::mutex mutex;
+    std::deque<entry> entries;
+    bool armed = false;            // a job is submitted and has not taken its readings yet
+    std::atomic<size_t> taken{0};  // readings taken by jobs whose completion has not run (stats only)
+    size_t batch_rows_max = 0;
+    uint64_t batch_bytes_max = 0;
+  };
+  // One transaction: taken and run on the worker, finished on the loop thread.
   struct batch {
-    std::vector<reading> rows;
+    std::vector<reading> rows;  // emptied on the worker once the transaction is over
     std::vector<completion_fn> done;
     std::vector<uint64_t> sizes;
     uint64_t bytes = 0;
+    bool ran = false;                                     // the job ran (it took the readings)
     result<append_outcome> outcome = fail(errc::closed);  // set by the job
     uint64_t commit_us = 0;
   };
@@ -38,10 +51,10 @@ struct group_committer::state : std::enable_shared_from_this<state> {
   committer_options options;
   store_options limits;  // the store's, copied: checked in submit()
 
-  std::deque<entry> queue;
-  uint64_t queued_bytes = 0;
-  uint64_t committing_bytes = 0;
-  bool committing = false;
+  std::shared_ptr<inbox> in = std::make_shared<inbox>();
+  size_t jobs = 0;           // commit jobs submitted, completion not yet run
+  size_t held = 0;           // readings submitted and not completed (inbox + taken by a job)
+  uint64_t held_bytes_ = 0;  // their accounted bytes
   bool closing = false;
   bool worker_gone = false;  // the worker refused a job with closed: fail everything
   bool detached = false;     // the public object is gone: call nothing
@@ -60,13 +73,15 @@ struct group_committer::state : std::enable_shared_from_this<state> {
   metrics::histogram* m_commit_seconds = nullptr;
   metrics::gauge* m_held_rows = nullptr;
 
-  size_t held_rows() const { return queue.size() + stats.committing_rows; }
-  uint64_t held_bytes() const { return queued_bytes + committing_bytes; }
+  size_t held_rows() const { return held; }
+  uint64_t held_bytes() const { return held_bytes_; }
 
   void update_gauges() {
-    stats.queued_rows = queue.size();
-    stats.held_bytes = held_bytes();
-    if (m_held_rows) m_held_rows->set(static_cast<int64_t>(held_rows()));
+    const size_t committing = std::min(in->taken.load(std::memory_order_relaxed), held);
+    stats.committing_rows = committing;
+    stats.queued_rows = held - committing;
+    stats.held_bytes = held_bytes_;
+    if (m_held_rows) m_held_rows->set(static_cast<int64_t>(held));
   }
 
   void register_metrics(metrics::registry& reg) {
@@ -87,40 +102,54 @@ struct group_committer::state : std::enable_shared_from_this<state> {
         &reg.add_gauge("tributary_gateway_buffer_queued_rows", "Readings queued or being committed.");
   }
 
-  void start_commit() {
-    if (committing || queue.empty() || worker_gone || detached) return;
-    auto b = std::make_shared<batch>();
-    while (!queue.empty() && b->rows.size() < options.batch_rows_max) {
-      auto& e = queue.front();
-      if (!b->rows.empty() && b->bytes + e.size > options.batch_bytes_max) break;
-      b->bytes += e.size;
-      b->sizes.push_back(e.size);
-      b->rows.push_back(std::move(e.r));
-      b->done.push_back(std::move(e.done));
-      queue.pop_front();
+  // Worker thread: takes the readings at the front of the inbox, one batch's worth.
+  static void take(inbox& in, batch& b) {
+    std::lock_guard lock(in.mutex);
+    in.armed = false;
+    while (!in.entries.empty() && b.rows.size() < in.batch_rows_max) {
+      auto& e = in.entries.front();
+      if (!b.rows.empty() && b.bytes + e.size > in.batch_bytes_max) break;
+      b.bytes += e.size;
+      b.sizes.push_back(e.size);
+      b.rows.push_back(std::move(e.r));
+      b.done.push_back(std::move(e.done));
+      in.entries.pop_front();
     }
-    queued_bytes -= b->bytes;
+  }
+
+  // Loop thread: makes sure a job will take what the inbox holds.
+  void start_commit() {
+    if (worker_gone || detached) return;
+    {
+      std::lock_guard lock(in->mutex);
+      if (in->armed || in->entries.empty()) return;
+      in->armed = true;
+    }
+    auto b = std::make_shared<batch>();
     auto submitted = worker->submit(
-        [st = store, b]() {
+        [st = store, b, box = in]() {
+          take(*box, *b);
+          b->ran = true;
+          if (b->rows.empty()) return;
+          box->taken.fetch_add(b->rows.size(), std::memory_order_relaxed);
           auto t0 = std::chrono::steady_clock::now();
           b->outcome = st->append_batch(b->rows);
           b->commit_us = static_cast<uint64_t>(
               std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
                   .count());
+          b->rows.clear();  // the readings are freed here, not on the loop thread
+          b->rows.shrink_to_fit();
         },
         [self = shared_from_this(), b](std::error_code ec) { self->finish(*b, ec); });
     if (submitted) {
-      committing = true;
-      committing_bytes = b->bytes;
-      stats.committing_rows = b->rows.size();
+      ++jobs;
       update_gauges();
       return;
     }
-    // Not started: the readings go back to the front of the queue, in order.
-    for (size_t i = b->rows.size(); i-- > 0;) {
-      queue.push_front(entry{std::move(b->rows[i]), std::move(b->done[i]), b->sizes[i]});
+    {
+      std::lock_guard lock(in->mutex);
+      in->armed = false;
     }
-    queued_bytes += b->bytes;
     if (submitted.error() == make_error_code(uv::errc::queue_full)) {
       stats.worker_busy_retries++;
       arm_retry(options.retry_delay_ms);
@@ -144,10 +173,18 @@ struct group_committer::state : std::enable_shared_from_this<state> {
     });
   }
 
+  // Fails every reading no job has taken (newest last, as they were submitted).
   void fail_queue(std::error_code ec) {
     std::deque<entry> failed;
-    failed.swap(queue);
-    queued_bytes = 0;
+    {
+      std::lock_guard lock(in->mutex);
+      failed.swap(in->entries);
+    }
+    for (auto& e : failed) {
+      TRIB_ASSERT(held > 0 && held_bytes_ >= e.size);
+      --held;
+      held_bytes_ -= e.size;
+    }
     update_gauges();
     for (auto& e : failed) {
       stats.failed_rows++;
@@ -159,31 +196,42 @@ struct group_committer::state : std::enable_shared_from_this<state> {
   // Loop thread: the transaction's outcome reaches its readings.
   void finish(batch& b, std::error_code job_ec) {
     auto keep = shared_from_this();
-    TRIB_ASSERT(committing);
-    committing = false;
-    committing_bytes = 0;
-    stats.committing_rows = 0;
-    stats.commits++;
-    stats.last_batch_rows = b.rows.size();
-    stats.max_batch_rows = std::max<uint64_t>(stats.max_batch_rows, b.rows.size());
-    stats.last_commit_us = b.commit_us;
-    stats.max_commit_us = std::max(stats.max_commit_us, b.commit_us);
-    stats.total_commit_us += b.commit_us;
-    if (m_commits) {
-      m_commits->inc();
-      m_batch_rows->observe(static_cast<double>(b.rows.size()));
-      m_commit_seconds->observe(static_cast<double>(b.commit_us) / 1e6);
+    TRIB_ASSERT(jobs > 0);
+    --jobs;
+    if (!b.ran) {  // cancelled before it started: it took nothing and left the inbox armed
+      std::lock_guard lock(in->mutex);
+      in->armed = false;
+    }
+    const size_t n = b.done.size();
+    TRIB_ASSERT(n <= held && b.bytes <= held_bytes_);
+    held -= n;
+    held_bytes_ -= b.bytes;
+    in->taken.fetch_sub(n, std::memory_order_relaxed);
+    if (n > 0) {
+      stats.commits++;
+      stats.last_batch_rows = n;
+      stats.max_batch_rows = std::max<uint64_t>(stats.max_batch_rows, n);
+      stats.last_commit_us = b.commit_us;
+      stats.max_commit_us = std::max(stats.max_commit_us, b.commit_us);
+      stats.total_commit_us += b.commit_us;
+      if (m_commits) {
+        m_commits->inc();
+        m_batch_rows->observe(static_cast<double>(n));
+        m_commit_seconds->observe(static_cast<double>(b.commit_us) / 1e6);
+      }
     }
     std::error_code whole = job_ec;
     if (!whole && !b.outcome) whole = b.outcome.error();
-    if (whole) {
+    // n == 0: the job found the inbox empty (dropped by the destructor, or failed): no transaction.
+    if (n > 0 && whole) {
       stats.commit_errors++;
       if (m_errors) m_errors->inc();
-      TRIB_LOG_ERROR(component, "commit failed", {"rows", b.rows.size()}, {"error", whole.message()});
-    } else {
-      TRIB_ASSERT(b.outcome->rows.size() == b.rows.size(), "one outcome per reading");
+      TRIB_LOG_ERROR(component, "commit failed", {"rows", n}, {"error", whole.message()});
+    } else if (n > 0) {
+      TRIB_ASSERT(b.outcome->rows.size() == n, "one outcome per reading");
     }
-    // The next transaction starts before the completions run, so the worker is not left idle.
+    // Readings the job left (over a batch's bounds) need the next job: arm it before the
+    // completions run, so the worker is not left idle.
     start_commit();
     update_gauges();
     for (size_t i = 0; i < b.done.size(); ++i) {
@@ -206,7 +254,7 @@ struct group_committer::state : std::enable_shared_from_this<state> {
   }
 
   void maybe_closed() {
-    if (!closing || committing || !queue.empty() || detached) return;
+    if (!closing || jobs > 0 || held > 0 || detached) return;
     auto fn = std::move(on_closed);
     on_closed = nullptr;
     if (fn) fn();
@@ -228,6 +276,8 @@ result<std::unique_ptr<group_committer>> group_committer::create(uv::loop& l, uv
   s->store = &store;
   s->options = options;
   s->limits = store.options();
+  s->in->batch_rows_max = options.batch_rows_max;
+  s->in->batch_bytes_max = options.batch_bytes_max;
   s->retry_timer.emplace(l);
   if (options.metrics) s->register_metrics(*options.metrics);
   return std::unique_ptr<group_committer>(new group_committer(std::move(s)));
@@ -238,7 +288,11 @@ group_committer::~group_committer() {
   s_->detached = true;
   s_->retry_timer.reset();
   // Queued readings are dropped; a transaction in flight keeps the state alive until it finishes.
-  s_->queue.clear();
+  std::deque<state::entry> dropped;
+  {
+    std::lock_guard lock(s_->in->mutex);
+    dropped.swap(s_->in->entries);
+  }
   s_->on_space = nullptr;
   s_->on_closed = nullptr;
 }
@@ -254,8 +308,12 @@ result<void> group_committer::submit(reading r, completion_fn done) {
     s.space_wanted = true;
     return fail(errc::queue_full);
   }
-  s.queue.push_back(state::entry{std::move(r), std::move(done), size});
-  s.queued_bytes += size;
+  {
+    std::lock_guard lock(s.in->mutex);
+    s.in->entries.push_back(state::entry{std::move(r), std::move(done), size});
+  }
+  ++s.held;
+  s.held_bytes_ += size;
   s.stats.submitted_rows++;
   s.start_commit();
   s.update_gauges();
@@ -271,7 +329,7 @@ void group_committer::close(std::function<void()> on_closed) {
   s.maybe_closed();
 }
 
-bool group_committer::idle() const { return !s_->committing && s_->queue.empty(); }
+bool group_committer::idle() const { return s_->jobs == 0 && s_->held == 0; }
 
 const committer_stats& group_committer::stats() const { return s_->stats; }
 

@@ -3,11 +3,15 @@
 // completion) for every QoS 1/2 PUBLISH; the completion (with the gateway seq, or an error) is when
 // the PUBACK may go out.
 //
-// Group commit: while one transaction runs on the buffer's worker thread, new readings queue here;
-// when it finishes, everything queued (up to batch_rows_max / batch_bytes_max) goes into the next
-// single transaction (buffer_store::append_batch). The completions of one transaction run together
-// on the loop thread, in submission order. When nothing is in flight a submit starts a transaction
-// at once, so a lone reading waits for one fsync, not for a timer.
+// Group commit, pulled by the worker: submit() appends the reading to an inbox shared with the
+// worker thread and, unless a commit job is already waiting on the worker, submits one. A job takes
+// what the inbox holds when it STARTS (up to batch_rows_max / batch_bytes_max) and writes it in one
+// transaction (buffer_store::append_batch). So while one transaction runs, the next job already
+// waits behind it and, the moment the worker is free, takes everything that arrived meanwhile: the
+// worker never waits for the loop thread between two commits. The completions of one transaction
+// run together on the loop thread, in submission order. When nothing is in flight a submit starts a
+// transaction at once, so a lone reading waits for one fsync, not for a timer. The readings
+// themselves are freed on the worker after their transaction.
 //
 // Bounds and backpressure: the committer holds at most queue_rows_max readings and queue_bytes_max
 // accounted bytes (queued plus committing). submit() beyond that fails at once with

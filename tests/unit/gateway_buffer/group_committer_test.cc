@@ -95,30 +95,58 @@ TEST_CASE("committer: one reading is committed and completed on the loop thread"
   CHECK(test::payload_of((*row)->r) == "hello");
 }
 
-TEST_CASE("committer: readings that arrive while a commit is in flight share the next transaction") {
+TEST_CASE("committer: a job takes what the inbox holds when it starts, not when it was submitted") {
   env e;
   completion_log log;
   auto release = e.block_worker();
-  // The first reading starts a transaction at once (queued behind the blocker); the next 99 wait.
+  // The first reading submits a job (queued behind the blocker); the next 99 join the inbox that
+  // job will take: no further job is submitted.
   for (int i = 0; i < 100; ++i) REQUIRE(e.committer->submit(make_reading(std::to_string(i)), record(e, log)));
-  CHECK(e.committer->stats().queued_rows == 99);
-  CHECK(e.committer->stats().committing_rows == 1);
+  CHECK(e.worker->in_flight() == 2);  // the blocker and one commit job
+  CHECK(e.committer->stats().queued_rows == 100);
+  CHECK(e.committer->stats().committing_rows == 0);
+  CHECK(e.committer->stats().held_bytes == 100 * accounted_bytes(make_reading("0")) + 90);
   release();
   REQUIRE(run_until(*e.loop, [&] { return log.results.size() == 100; }));
   const auto& st = e.committer->stats();
-  CHECK(st.commits == 2);
-  CHECK(st.max_batch_rows == 99);
-  CHECK(st.last_batch_rows == 99);
+  CHECK(st.commits == 1);
+  CHECK(st.max_batch_rows == 100);
   CHECK(st.committed_rows == 100);
-  CHECK(e.store->counters().transactions == 2);
+  CHECK(st.held_bytes == 0);
+  CHECK(e.store->counters().transactions == 1);
   CHECK(log.all_on_loop_thread);
-  // Seqs in submission order; the 99 completions ran together, after the second commit.
+  CHECK(e.committer->idle());
+  // Seqs in submission order; the completions ran together, after the commit.
   for (int i = 0; i < 100; ++i) {
     REQUIRE(log.results[i]);
     CHECK(*log.results[i] == gateway_seq(i + 1));
+    CHECK(log.commits_seen[i] == 1);
   }
-  CHECK(log.commits_seen[0] == 1);
-  for (int i = 1; i < 100; ++i) CHECK(log.commits_seen[i] == 2);
+}
+
+TEST_CASE("committer: readings submitted while a transaction runs go into the next one") {
+  env e;
+  completion_log log;
+  auto release = e.block_worker();
+  for (int i = 0; i < 3; ++i) REQUIRE(e.committer->submit(make_reading("a"), record(e, log)));
+  // A second blocker queues behind the first job: the first transaction has taken its 3 readings
+  // by the time the next ones arrive.
+  auto release2 = std::function<void()>();
+  {
+    auto gate = std::make_shared<std::promise<void>>();
+    std::shared_future<void> opened = gate->get_future().share();
+    REQUIRE(e.worker->submit([opened] { opened.wait(); }, nullptr));
+    release2 = [gate] { gate->set_value(); };
+  }
+  release();
+  REQUIRE(run_until(*e.loop, [&] { return log.results.size() == 3; }));
+  for (int i = 0; i < 5; ++i) REQUIRE(e.committer->submit(make_reading("b"), record(e, log)));
+  CHECK(e.committer->stats().queued_rows == 5);
+  release2();
+  REQUIRE(run_until(*e.loop, [&] { return log.results.size() == 8; }));
+  CHECK(e.committer->stats().commits == 2);
+  CHECK(e.committer->stats().last_batch_rows == 5);
+  CHECK(log.results[7] == gateway_seq(8));
 }
 
 TEST_CASE("committer: batch_rows_max and batch_bytes_max split the queue") {
@@ -130,9 +158,9 @@ TEST_CASE("committer: batch_rows_max and batch_bytes_max split the queue") {
   for (int i = 0; i < 50; ++i) REQUIRE(e.committer->submit(make_reading("x"), record(e, log)));
   release();
   REQUIRE(run_until(*e.loop, [&] { return log.results.size() == 50; }));
-  CHECK(e.committer->stats().commits == 4);  // 1, 20, 20, 9
+  CHECK(e.committer->stats().commits == 3);  // 20, 20, 10
   CHECK(e.committer->stats().max_batch_rows == 20);
-  CHECK(e.committer->stats().last_batch_rows == 9);
+  CHECK(e.committer->stats().last_batch_rows == 10);
 }
 
 TEST_CASE("committer: batch_bytes_max splits by bytes") {
@@ -144,8 +172,9 @@ TEST_CASE("committer: batch_bytes_max splits by bytes") {
   for (int i = 0; i < 7; ++i) REQUIRE(e.committer->submit(make_reading("x"), record(e, log)));
   release();
   REQUIRE(run_until(*e.loop, [&] { return log.results.size() == 7; }));
-  CHECK(e.committer->stats().commits == 3);  // 1, 3, 3
+  CHECK(e.committer->stats().commits == 3);  // 3, 3, 1
   CHECK(e.committer->stats().max_batch_rows == 3);
+  CHECK(e.committer->stats().last_batch_rows == 1);
 }
 
 TEST_CASE("committer: a full queue fails submit at once; on_space fires when room returns") {
@@ -289,7 +318,7 @@ TEST_CASE("committer: a stopped worker fails queued readings with closed") {
   CHECK(err_of(e.committer->submit(make_reading("x"), record(e, log))) == make_error_code(errc::closed));
 }
 
-TEST_CASE("committer: destroyed with a commit in flight, it calls nothing and frees everything") {
+TEST_CASE("committer: destroyed with a commit job queued, it calls nothing and frees everything") {
   env e;
   int called = 0;
   auto release = e.block_worker();
@@ -301,7 +330,7 @@ TEST_CASE("committer: destroyed with a commit in flight, it calls nothing and fr
   REQUIRE(e.worker->submit([] {}, [&](std::error_code) { done = true; }));
   REQUIRE(run_until(*e.loop, [&] { return done; }));
   CHECK(called == 0);
-  CHECK(e.store->backlog().rows == 1);  // the transaction in flight finished; the queue was dropped
+  CHECK(e.store->backlog().rows == 0);  // the job ran after the inbox was dropped: it took nothing
 }
 
 TEST_CASE("committer: a completion may destroy the committer; the rest are not called") {
