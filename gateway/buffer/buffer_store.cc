@@ -154,7 +154,12 @@ CREATE TABLE dead_letters(
 result<uint64_t> check_reading(const reading& r, const store_options& options) {
   if (r.topic.empty() || r.topic.size() > topic_bytes_max) return fail(errc::invalid_row);
   if (r.topic.find('\0') != std::string::npos) return fail(errc::invalid_row);
-  if (r.headers.size() > options.headers_count_max || r.receive_ms < 0) return fail(errc::invalid_row);
+  if (r.receive_ms < 0) return fail(errc::invalid_row);
+  if (r.headers_encoded.empty()) {
+    if (r.headers.size() > options.headers_count_max) return fail(errc::invalid_row);
+  } else if (!r.headers.empty() || !count_encoded_headers(r.headers_encoded, options.headers_count_max)) {
+    return fail(errc::invalid_row);  // both forms, or a blob that does not decode within the limit
+  }
   uint64_t size = accounted_bytes(r);
   // row_bytes_max <= quota_bytes (checked at open), so a row that passes fits an empty buffer.
   if (size > options.row_bytes_max) return fail(errc::row_too_large);
@@ -478,7 +483,9 @@ struct buffer_store::impl {
     } else {
       bind_null(s, 7);
     }
-    if (r.headers.empty()) {
+    if (!r.headers_encoded.empty()) {
+      bind_blob(s, 8, r.headers_encoded.data(), r.headers_encoded.size());  // checked in check_reading
+    } else if (r.headers.empty()) {
       bind_null(s, 8);
     } else {
       headers_scratch.clear();

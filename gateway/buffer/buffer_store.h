@@ -144,8 +144,9 @@ struct store_counters {
 };
 
 // Checks a reading against the options: its accounted size, or invalid_row (empty topic, topic
-// longer than topic_bytes_max or holding NUL, more than headers_count_max headers, negative time)
-// or row_too_large (above row_bytes_max). append_batch applies the same check.
+// longer than topic_bytes_max or holding NUL, more than headers_count_max headers, both header forms
+// or headers_encoded that does not decode, negative time) or row_too_large (above row_bytes_max).
+// append_batch applies the same check.
 result<uint64_t> check_reading(const reading& r, const store_options& options);
 
 class buffer_store {

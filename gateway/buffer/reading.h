@@ -9,13 +9,20 @@
 // Decoding is bounds-checked (common/bytes.h); a blob that does not decode, or that carries bytes
 // after the last header, is corrupt.
 //
+// A reading carries its headers either as a list (`headers`) or already in this encoding
+// (`headers_encoded`, built by encode_headers from views, as the MQTT side does: one buffer per
+// reading instead of an allocation per key and value, and nothing left to encode on the worker).
+// At most one of the two is non-empty; readings read back from the store always have the list.
+//
 // Accounting: the quota counts accounted_bytes() per row: topic + key + encoded headers + payload +
 // row_overhead_bytes (an estimate of what SQLite adds per row: record header, rowid, the two index
 // entries and B-tree cell overhead). It is stored in the `size` column so a delete knows what it
 // frees without decoding the row.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/bytes.h"
@@ -44,6 +51,7 @@ struct reading {
   std::string topic;                        // target Kafka topic
   std::optional<std::vector<uint8_t>> key;  // Kafka record key; nullopt = null key
   std::vector<header> headers;
+  std::vector<uint8_t> headers_encoded;  // the same, encoded (see above); empty when `headers` is used
   std::vector<uint8_t> payload;
   // Higher drains first. A route gives all its readings one priority, so all rows of one key share
   // it and their order is the seq order (see buffer_store::peek_batch).
@@ -58,12 +66,25 @@ struct stored_reading {
   reading r;
 };
 
+// A header by reference, for encoding without copies.
+struct header_view {
+  std::string_view key;
+  std::optional<byte_span> value;  // nullopt = null value
+};
+
 // Encoded size of the headers column (0 when there are no headers: the column is NULL).
 size_t encoded_headers_size(const std::vector<header>& headers);
+size_t encoded_header_views_size(std::span<const header_view> headers);
 // Appends the encoding to `out` (nothing when there are no headers).
 void encode_headers(const std::vector<header>& headers, std::vector<uint8_t>& out);
+void encode_header_views(std::span<const header_view> headers, std::vector<uint8_t>& out);
 // Decodes a headers column; an empty span (NULL column) is no headers. At most headers_count_max.
 result<std::vector<header>> decode_headers(byte_span blob, size_t headers_count_max);
+// Checks a headers column the way decode_headers does, without building anything: the header
+// count, or corrupt.
+result<size_t> count_encoded_headers(byte_span blob, size_t headers_count_max);
+// The reading's headers column size, from whichever form it carries.
+size_t headers_column_size(const reading& r);
 
 uint64_t accounted_bytes(const reading& r);
 

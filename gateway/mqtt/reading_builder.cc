@@ -8,11 +8,8 @@
 namespace tributary::gateway::mqtt {
 namespace {
 
-void add(std::vector<buffer::header>& hs, std::string_view key, std::string_view value) {
-  buffer::header h;
-  h.key = std::string(key);
-  h.value.emplace(value.begin(), value.end());
-  hs.push_back(std::move(h));
+void add(std::vector<buffer::header_view>& hs, std::string_view key, std::string_view value) {
+  hs.push_back(buffer::header_view{key, as_bytes(value)});
 }
 
 }  // namespace
@@ -33,14 +30,16 @@ buffer::reading make_reading(const core_config& config, routes::route_target tar
   }
   r.expires_ms = expires;
 
-  auto& hs = r.headers;
+  // The headers are encoded here, once, from views: no allocation per key and value.
+  std::vector<buffer::header_view> hs;
   hs.reserve(8 + std::min(src.user_properties.size(), config.user_properties_max));
   add(hs, header::gateway, config.gateway_id);
   add(hs, header::client_id, src.client_id);
   add(hs, header::mqtt_topic, src.topic);
   const char qos_text[2] = {static_cast<char>('0' + src.qos), 0};
   add(hs, header::mqtt_qos, std::string_view(qos_text, 1));
-  add(hs, header::receive_ms, std::to_string(now.unix_ms));
+  const std::string receive_text = std::to_string(now.unix_ms);
+  add(hs, header::receive_ms, receive_text);
   if (src.retain) add(hs, header::mqtt_retain, "1");
   if (src.content_type) add(hs, header::content_type, *src.content_type);
   if (src.payload_utf8) add(hs, header::payload_format, "utf-8");
@@ -55,6 +54,7 @@ buffer::reading make_reading(const core_config& config, routes::route_target tar
     add(hs, name, value);
     ++copied;
   }
+  buffer::encode_header_views(hs, r.headers_encoded);
   return r;
 }
 

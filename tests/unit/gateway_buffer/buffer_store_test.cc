@@ -235,6 +235,43 @@ TEST_CASE("store: invalid readings are refused one by one, the rest of the batch
   CHECK((*back)->r == headers_edge);
 }
 
+TEST_CASE("store: headers handed over encoded are stored as given and read back as a list") {
+  temp_dir dir;
+  store_options o;
+  o.headers_count_max = 2;
+  auto s = open_ok(dir.file("b.db"), o);
+  std::vector<header> hs{{"tributary.gateway", bytes_of("gw-1")}, {"null", std::nullopt}};
+  auto encoded = make_reading("p");
+  encode_headers(hs, encoded.headers_encoded);
+  auto listed = make_reading("p");
+  listed.headers = hs;
+  CHECK(check_reading(encoded, o) == check_reading(listed, o));
+  // Refused: both forms at once, a blob that does not decode, more than headers_count_max headers.
+  auto both = encoded;
+  both.headers = hs;
+  auto damaged = encoded;
+  damaged.headers_encoded.pop_back();
+  auto too_many = make_reading("p");
+  std::vector<header> three{{"1", std::nullopt}, {"2", std::nullopt}, {"3", std::nullopt}};
+  encode_headers(three, too_many.headers_encoded);
+  auto out = append_ok(*s, {encoded, both, damaged, too_many, listed});
+  REQUIRE(out.rows.size() == 5);
+  auto invalid = make_error_code(errc::invalid_row);
+  CHECK(err_of(out.rows[1]) == invalid);
+  CHECK(err_of(out.rows[2]) == invalid);
+  CHECK(err_of(out.rows[3]) == invalid);
+  REQUIRE(out.rows[0]);
+  REQUIRE(out.rows[4]);
+  auto a = s->find(*out.rows[0]);
+  auto b = s->find(*out.rows[4]);
+  REQUIRE((a && a->has_value() && b && b->has_value()));
+  CHECK((*a)->r.headers == hs);
+  CHECK((*a)->r.headers_encoded.empty());
+  CHECK((*a)->r == (*b)->r);  // the same row, whichever form it was handed over in
+  CHECK((*a)->size == accounted_bytes(encoded));
+  CHECK(s->backlog().bytes == 2 * accounted_bytes(listed));
+}
+
 TEST_CASE("store: batch limits") {
   temp_dir dir;
   store_options o;

@@ -83,3 +83,42 @@ TEST_CASE("accounted bytes: topic + key + headers + payload + overhead") {
   r.key.reset();
   CHECK(accounted_bytes(r) == 1 + 5 + encoded_headers_size(r.headers) + row_overhead_bytes);
 }
+
+TEST_CASE("headers: views encode to exactly the bytes the list does, and count without building") {
+  std::vector<header> hs{{"tributary.gateway", bytes_of("gw-1")},
+                         {"empty", std::vector<uint8_t>{}},
+                         {"null", std::nullopt},
+                         {"", bytes_of("k")}};
+  std::vector<header_view> views;
+  for (const auto& h : hs) {
+    views.push_back({h.key, h.value ? std::optional<byte_span>(byte_span(*h.value)) : std::nullopt});
+  }
+  std::vector<uint8_t> from_list, from_views;
+  encode_headers(hs, from_list);
+  encode_header_views(views, from_views);
+  CHECK(from_views == from_list);
+  CHECK(encoded_header_views_size(views) == from_list.size());
+  auto n = count_encoded_headers(from_views, 64);
+  REQUIRE(n);
+  CHECK(*n == hs.size());
+  CHECK(err_of(count_encoded_headers(from_views, 3)) == make_error_code(errc::corrupt));
+  for (size_t cut = 1; cut < from_views.size(); ++cut) {
+    CHECK_MESSAGE(!count_encoded_headers(byte_span(from_views.data(), cut), 64), "truncated at " << cut);
+  }
+  std::vector<uint8_t> none;
+  encode_header_views({}, none);
+  CHECK(none.empty());
+  CHECK(count_encoded_headers({}, 64) == size_t{0});
+}
+
+TEST_CASE("accounted bytes: encoded headers count as their encoding") {
+  reading a;
+  a.topic = "t";
+  a.payload = bytes_of("12345");
+  a.headers.push_back({"h", bytes_of("v")});
+  reading b = a;
+  b.headers.clear();
+  encode_headers(a.headers, b.headers_encoded);
+  CHECK(headers_column_size(b) == encoded_headers_size(a.headers));
+  CHECK(accounted_bytes(b) == accounted_bytes(a));
+}

@@ -107,7 +107,14 @@ inline std::string packet_text(const proto::packet& p, protocol_version v) {
 inline std::string text_of(const std::vector<uint8_t>& b) { return {b.begin(), b.end()}; }
 
 inline std::string header_value(const buffer::reading& r, std::string_view key) {
-  for (const auto& h : r.headers) {
+  // The MQTT side hands the headers over encoded; a blob that does not decode fails the test.
+  std::vector<buffer::header> decoded = r.headers;
+  if (!r.headers_encoded.empty()) {
+    auto d = buffer::decode_headers(r.headers_encoded, SIZE_MAX);
+    if (!d) return "<undecodable>";
+    decoded = std::move(*d);
+  }
+  for (const auto& h : decoded) {
     if (h.key == key) return h.value ? text_of(*h.value) : "<null>";
   }
   return "<none>";
