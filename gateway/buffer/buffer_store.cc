@@ -132,7 +132,7 @@ CREATE TABLE readings(
   headers    BLOB,
   payload    BLOB NOT NULL
 );
-CREATE INDEX readings_by_priority ON readings(priority, seq);
+CREATE INDEX readings_by_priority ON readings(priority, seq) WHERE priority > 0;
 CREATE INDEX readings_by_expiry ON readings(expires_ms) WHERE expires_ms IS NOT NULL;
 CREATE TABLE dead_letters(
   seq        INTEGER PRIMARY KEY,
@@ -147,6 +147,13 @@ CREATE TABLE dead_letters(
   failed_ms  INTEGER NOT NULL,
   reason     TEXT NOT NULL
 );
+)sql";
+
+// Schema 1 -> 2: the priority index leaves out priority 0, the default of every route, so such a
+// row no longer updates that index's B-tree. The rows themselves do not change.
+constexpr const char* migrate_1_to_2_sql = R"sql(
+DROP INDEX readings_by_priority;
+CREATE INDEX readings_by_priority ON readings(priority, seq) WHERE priority > 0;
 )sql";
 
 }  // namespace
@@ -214,8 +221,8 @@ struct buffer_store::impl {
   statement select_next_seq, update_next_seq;
   statement totals_readings, totals_dead_letters, max_seq_readings, max_seq_dead_letters;
   statement insert_reading, delete_reading, find_reading, oldest_reading;
-  statement max_priority, max_priority_below, peek_at_priority;
-  statement evict_candidates, expire_candidates;
+  statement max_priority, max_priority_below, peek_at_priority, peek_at_zero;
+  statement evict_zero_candidates, evict_candidates, expire_candidates;
   statement insert_dead_letter, delete_dead_letter, find_dead_letter, list_dead_letters;
   statement oldest_dead_letters, dead_letter_evict_candidates, delete_all_dead_letters;
 
@@ -227,6 +234,10 @@ struct buffer_store::impl {
   uint64_t dl_bytes = 0;
   int64_t seen_data_version = 0;
   uint64_t page_size = 0;
+  // Eviction under drop_oldest: no priority-0 row with a seq at or below this mark remains (seqs
+  // only grow, so rows added later are above it). Spares re-reading the rows of higher priority
+  // that sit among priority-0 rows, which the partial index does not cover. Reset on reload.
+  int64_t zero_evicted_through = 0;
 
   std::vector<uint8_t> headers_scratch;
   std::vector<uint64_t> sizes_scratch;
@@ -243,6 +254,7 @@ struct buffer_store::impl {
     int64_t bytes = 0;
     int64_t dl_rows = 0;
     int64_t dl_bytes = 0;
+    int64_t zero_evicted_through = 0;  // raises impl::zero_evicted_through once committed
     store_counters counts;
   };
 
@@ -352,6 +364,7 @@ struct buffer_store::impl {
     if (*v == seen_data_version) return {};
     TRIB_LOG_INFO(component, "reload after another connection wrote", {"path", path});
     TRIB_TRY_VOID(load_totals());
+    zero_evicted_through = 0;
     seen_data_version = *v;
     return {};
   }
@@ -392,6 +405,7 @@ struct buffer_store::impl {
 
   void apply(const delta& d) {
     next_seq += d.seqs_assigned;
+    zero_evicted_through = std::max(zero_evicted_through, d.zero_evicted_through);
     TRIB_ASSERT(d.rows >= 0 || static_cast<uint64_t>(-d.rows) <= rows);
     TRIB_ASSERT(d.bytes >= 0 || static_cast<uint64_t>(-d.bytes) <= bytes);
     TRIB_ASSERT(d.dl_rows >= 0 || static_cast<uint64_t>(-d.dl_rows) <= dl_rows);
@@ -552,11 +566,29 @@ struct buffer_store::impl {
   }
 
   // Deletes readings, lowest priority first then lowest seq, until `need` bytes are freed.
+  // Priority 0 is not in readings_by_priority (schema 2): its rows are found in seq order from the
+  // table itself, above zero_evicted_through; then the other levels come from the index.
   result<void> evict_readings(uint64_t need, delta& d) {
     uint64_t freed = 0;
+    bool zeros_left = true;
     while (freed < need) {
       std::vector<std::pair<int64_t, int64_t>> batch;
-      {
+      bool zero_batch = false;
+      if (zeros_left) {
+        use u(evict_zero_candidates);
+        bind_i64(*u, 1, std::max(zero_evicted_through, d.zero_evicted_through));
+        bind_i64(*u, 2, evict_chunk_rows);
+        while (TRIB_TRY(step(*u, "evict select"))) {
+          batch.emplace_back(sqlite3_column_int64(*u, 0), sqlite3_column_int64(*u, 1));
+        }
+        zero_batch = !batch.empty();
+        if (batch.empty()) {
+          // No priority-0 row is left below next_seq (this transaction's own rows come after).
+          zeros_left = false;
+          d.zero_evicted_through = std::max(d.zero_evicted_through, next_seq - 1);
+        }
+      }
+      if (batch.empty()) {
         use u(evict_candidates);
         bind_i64(*u, 1, evict_chunk_rows);
         while (TRIB_TRY(step(*u, "evict select"))) {
@@ -574,6 +606,8 @@ struct buffer_store::impl {
         d.bytes -= static_cast<int64_t>(*removed);
         d.counts.evicted_rows++;
         d.counts.evicted_bytes += *removed;
+        // In seq order: every priority-0 row up to this one is gone.
+        if (zero_batch) d.zero_evicted_through = std::max(d.zero_evicted_through, seq);
       }
     }
     return {};
@@ -652,6 +686,41 @@ struct buffer_store::impl {
     return out;
   }
 
+  // Brings a file of an older schema to schema_version in one transaction, keeping every row: a
+  // gateway upgraded in the field keeps its backlog. A failure leaves the file as it was.
+  result<void> migrate(int64_t from) {
+    auto t0 = std::chrono::steady_clock::now();
+    TRIB_TRY_VOID(exec("BEGIN IMMEDIATE", "migrate schema"));
+    auto migrated = [&]() -> result<void> {
+      // Another process (the dlq command) may have migrated it since we looked.
+      int64_t now_version = std::stoll(TRIB_TRY(pragma("PRAGMA user_version")));
+      if (now_version == schema_version) return {};
+      if (now_version != from)
+        return fail(fail_with(errc::busy, "migrate schema", "schema changed meanwhile"));
+      if (from == 1) TRIB_TRY_VOID(exec(migrate_1_to_2_sql, "migrate schema 1 to 2"));
+      TRIB_TRY_VOID(
+          exec(("PRAGMA user_version = " + std::to_string(schema_version)).c_str(), "migrate schema"));
+      return exec("COMMIT", "migrate schema");
+    }();
+    if (!migrated) {
+      if (sqlite3_get_autocommit(db) == 0) (void)exec("ROLLBACK", "migrate schema");
+      TRIB_LOG_ERROR(component, "schema migration failed; the file is unchanged", {"path", path},
+                     {"from_version", from}, {"to_version", schema_version},
+                     {"error", migrated.error().message()}, {"message", last_error},
+                     {"what_to_do",
+                      "free disk space or fix permissions and start again, or run the previous "
+                      "gateway version on this file"});
+      // SQLite refusing the statements means the tables are not schema 1's.
+      if (migrated.error() == make_error_code(errc::sqlite_error)) return fail(errc::not_a_buffer);
+      return fail(migrated.error());
+    }
+    if (sqlite3_get_autocommit(db) == 0) TRIB_TRY_VOID(exec("COMMIT", "migrate schema"));
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    TRIB_LOG_INFO(component, "migrated schema", {"path", path}, {"from_version", from},
+                  {"to_version", schema_version}, {"ms", static_cast<int64_t>(ms.count())});
+    return {};
+  }
+
   result<void> prepare_all() {
     TRIB_TRY_VOID(prepare(begin_immediate, "BEGIN IMMEDIATE"));
     TRIB_TRY_VOID(prepare(begin_deferred, "BEGIN"));
@@ -670,14 +739,25 @@ struct buffer_store::impl {
     TRIB_TRY_VOID(prepare(delete_reading, "DELETE FROM readings WHERE seq = ?1 RETURNING size"));
     TRIB_TRY_VOID(prepare(find_reading, "SELECT " TRIB_ROW_COLUMNS " FROM readings WHERE seq = ?1"));
     TRIB_TRY_VOID(prepare(oldest_reading, "SELECT receive_ms FROM readings ORDER BY seq LIMIT 1"));
-    TRIB_TRY_VOID(prepare(max_priority, "SELECT max(priority) FROM readings"));
-    TRIB_TRY_VOID(prepare(max_priority_below, "SELECT max(priority) FROM readings WHERE priority < ?1"));
+    // readings_by_priority covers priority > 0 only: the statements that use it say `priority > 0`
+    // in so many words (SQLite uses a partial index only then); priority 0 is read in seq order.
+    TRIB_TRY_VOID(prepare(max_priority, "SELECT max(priority) FROM readings WHERE priority > 0"));
+    TRIB_TRY_VOID(prepare(max_priority_below,
+                          "SELECT max(priority) FROM readings WHERE priority > 0 AND priority < ?1"));
     TRIB_TRY_VOID(prepare(peek_at_priority,
-                          "SELECT " TRIB_ROW_COLUMNS " FROM readings WHERE priority = ?1 AND seq > ?2"
+                          "SELECT " TRIB_ROW_COLUMNS " FROM readings WHERE priority = ?1 AND priority > 0"
+                          " AND seq > ?2 AND (expires_ms IS NULL OR expires_ms > ?3)"
+                          " ORDER BY priority, seq LIMIT ?4"));
+    TRIB_TRY_VOID(prepare(peek_at_zero,
+                          "SELECT " TRIB_ROW_COLUMNS " FROM readings WHERE seq > ?2 AND priority = 0"
                           " AND (expires_ms IS NULL OR expires_ms > ?3)"
                           " ORDER BY seq LIMIT ?4"));
     TRIB_TRY_VOID(
-        prepare(evict_candidates, "SELECT seq, size FROM readings ORDER BY priority, seq LIMIT ?1"));
+        prepare(evict_zero_candidates,
+                "SELECT seq, size FROM readings WHERE seq > ?1 AND priority = 0 ORDER BY seq LIMIT ?2"));
+    TRIB_TRY_VOID(
+        prepare(evict_candidates,
+                "SELECT seq, size FROM readings WHERE priority > 0 ORDER BY priority, seq LIMIT ?1"));
     TRIB_TRY_VOID(prepare(expire_candidates,
                           "SELECT seq FROM readings WHERE expires_ms <= ?1 ORDER BY expires_ms LIMIT ?2"));
     TRIB_TRY_VOID(prepare(insert_dead_letter, "INSERT INTO dead_letters(" TRIB_ROW_COLUMNS
@@ -779,6 +859,8 @@ result<std::unique_ptr<buffer_store>> buffer_store::open(const std::string& path
       return fail(created.error());
     }
     TRIB_LOG_INFO(component, "created", {"path", path}, {"schema_version", schema_version});
+  } else if (version < schema_version) {
+    TRIB_TRY_VOID(s.migrate(version));
   }
   if (options.check_on_open) {
     auto check = TRIB_TRY(s.pragma("PRAGMA quick_check(1)"));
@@ -849,14 +931,19 @@ result<std::vector<stored_reading>> buffer_store::peek_batch(peek_cursor& cursor
   size_t rows_max = std::min(limits.rows_max, s.options.batch_rows_max);
   if (rows_max == 0) return out;
   uint64_t taken_bytes = 0;
-  auto priority = TRIB_TRY(s.query_int(s.max_priority, "peek"));
+  // Levels above 0 from readings_by_priority, highest first; priority 0 (not in that index) last.
+  // Reading priority 0 in seq order passes over the rows of higher levels it meets; by then every
+  // one of those was handed out already (the levels above come first), so what it passes over is
+  // bounded by what the forwarder holds in flight.
+  auto top = TRIB_TRY(s.query_int(s.max_priority, "peek"));
+  int64_t priority = top.value_or(0);
   // At most 256 priority levels, each visited once.
-  while (priority && out.size() < rows_max) {
-    TRIB_ASSERT(*priority >= 0 && *priority <= 255, "priorities are stored as checked");
-    auto p = static_cast<uint8_t>(*priority);
+  while (out.size() < rows_max) {
+    TRIB_ASSERT(priority >= 0 && priority <= 255, "priorities are stored as checked");
+    auto p = static_cast<uint8_t>(priority);
     {
-      use u(s.peek_at_priority);
-      bind_i64(*u, 1, p);
+      use u(p == 0 ? s.peek_at_zero : s.peek_at_priority);
+      if (p != 0) bind_i64(*u, 1, p);
       bind_i64(*u, 2, cursor.after(p).value);
       bind_i64(*u, 3, limits.now_ms);
       bind_i64(*u, 4, static_cast<int64_t>(rows_max - out.size()));
@@ -868,11 +955,11 @@ result<std::vector<stored_reading>> buffer_store::peek_batch(peek_cursor& cursor
         out.push_back(std::move(row));
       }
     }
-    if (out.size() >= rows_max) break;
+    if (out.size() >= rows_max || p == 0) break;
     use u(s.max_priority_below);
     bind_i64(*u, 1, p);
-    if (!TRIB_TRY(s.step(*u, "peek")) || sqlite3_column_type(*u, 0) == SQLITE_NULL) break;
-    priority = sqlite3_column_int64(*u, 0);
+    if (!TRIB_TRY(s.step(*u, "peek"))) break;
+    priority = sqlite3_column_type(*u, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(*u, 0);
   }
   return out;
 }

@@ -4,11 +4,16 @@
 // in the gateway, the buffer's uv::worker thread — so the loop never waits for SQLite or fsync.
 //
 // File: WAL journal, PRAGMA synchronous from the options (FULL by default: a committed transaction
-// survives power loss). Tables (schema_version 1, kept in PRAGMA user_version):
+// survives power loss). Tables (schema_version 2, kept in PRAGMA user_version):
 //   meta(name, value)          next_seq: the sequence high-water mark, so a seq is never reused
 //   readings(seq, receive_ms, priority, expires_ms, size, topic, key, headers, payload)
 //   dead_letters(seq, same columns..., failed_ms, reason)
 // Small columns come before the blobs, so scans that read `size` never follow overflow pages.
+// Indexes: readings_by_priority(priority, seq) WHERE priority > 0, and readings_by_expiry
+// (expires_ms) WHERE expires_ms IS NOT NULL. Priority 0, the default of every route, is read in seq
+// order from the table itself, so a priority-0 reading without expiry updates one B-tree (the
+// table) instead of two. Schema 1 (a full priority index) is migrated at open, rows kept; a file of
+// a newer schema is refused (schema_too_new).
 //
 // Order for the forwarder: priority descending, then seq ascending (peek_batch). Per-key order is
 // kept because a route gives one priority to all its readings, so all rows of a key sit in one
@@ -50,7 +55,7 @@ struct sqlite3;
 
 namespace tributary::gateway::buffer {
 
-inline constexpr int schema_version = 1;
+inline constexpr int schema_version = 2;
 
 enum class synchronous_mode : uint8_t { off, normal, full, extra };
 std::optional<synchronous_mode> parse_synchronous_mode(std::string_view s);  // "off", "normal", ...

@@ -679,6 +679,120 @@ TEST_CASE("store: a database from a newer Tributary is refused with a clear erro
   CHECK(std::string(s.error().message()).find("newer") != std::string::npos);
 }
 
+namespace {
+
+// One text value from a query on a separate raw connection ("" when no row).
+std::string raw_value(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  std::string out;
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+// Turns a buffer file back into schema 1 (the full priority index), as a gateway before the
+// partial index left it.
+void make_schema_1(const std::string& path) {
+  raw_sql(path,
+          "DROP INDEX readings_by_priority; CREATE INDEX readings_by_priority ON readings(priority, seq);"
+          " PRAGMA user_version = 1");
+}
+
+}  // namespace
+
+TEST_CASE("store: a schema 1 buffer is migrated at open and keeps its backlog") {
+  temp_dir dir;
+  auto path = dir.file("b.db");
+  std::vector<reading> rows{make_reading("t1", 0), make_reading("a2", 7), make_reading("t3", 0),
+                            make_reading("a4", 7), make_reading("w5", 3)};
+  { append_ok(*open_ok(path), rows); }
+  make_schema_1(path);
+  REQUIRE(raw_value(path, "PRAGMA user_version") == "1");
+  REQUIRE(
+      raw_value(path, "SELECT sql FROM sqlite_schema WHERE name = 'readings_by_priority'").find("WHERE") ==
+      std::string::npos);
+  auto s = open_ok(path);
+  CHECK(raw_value(path, "PRAGMA user_version") == std::to_string(schema_version));
+  CHECK(raw_value(path, "SELECT sql FROM sqlite_schema WHERE name = 'readings_by_priority'")
+            .find("priority > 0") != std::string::npos);
+  CHECK(s->backlog().rows == rows.size());
+  CHECK(s->backlog().next_seq == gateway_seq(6));
+  peek_cursor c;
+  auto all = peek_all(*s, c);
+  REQUIRE(all.size() == 5);
+  std::vector<int64_t> order;
+  for (auto& r : all) order.push_back(r.seq.value);
+  CHECK(order == std::vector<int64_t>{2, 4, 5, 1, 3});  // priority 7, 3, then 0; seq order within
+  CHECK(all[0].r == rows[1]);
+  // It goes on from there: new rows after the old ones.
+  CHECK(seqs_of(append_ok(*s, {make_reading("t6", 0)}))[0] == gateway_seq(6));
+  s.reset();
+  CHECK(open_ok(path)->backlog().rows == 6);  // and opens again without migrating
+}
+
+TEST_CASE("store: a schema 1 file that cannot be migrated is refused and left unchanged") {
+  temp_dir dir;
+  auto path = dir.file("b.db");
+  { append_ok(*open_ok(path), {make_reading("x")}); }
+  make_schema_1(path);
+  raw_sql(path, "DROP INDEX readings_by_priority");  // not what schema 1 holds: the migration fails
+  CHECK(open_error(path) == make_error_code(errc::not_a_buffer));
+  CHECK(raw_value(path, "PRAGMA user_version") == "1");
+  CHECK(raw_value(path, "SELECT count(*) FROM readings") == "1");
+}
+
+TEST_CASE("store: priority-0 rows among higher ones: peek and drop-oldest keep their order") {
+  temp_dir dir;
+  uint64_t one = accounted_bytes(make_reading("0123456789"));
+  store_options o;
+  o.quota_bytes = 6 * one;
+  o.row_bytes_max = one;
+  o.overflow = overflow_policy::drop_oldest;
+  auto s = open_ok(dir.file("b.db"), o);
+  // seq 1..6: 0, 5, 0, 5, 5, 0
+  append_ok(*s,
+            {make_reading("z000000001", 0), make_reading("f000000002", 5), make_reading("z000000003", 0),
+             make_reading("f000000004", 5), make_reading("f000000005", 5), make_reading("z000000006", 0)});
+  peek_cursor c;
+  auto first = s->peek_batch(c, {4, 1 << 20, 0});
+  REQUIRE(first);
+  REQUIRE(first->size() == 4);
+  CHECK(first->at(0).seq == gateway_seq(2));
+  CHECK(first->at(2).seq == gateway_seq(5));
+  CHECK(first->at(3).seq == gateway_seq(1));  // priority 0 after every higher row
+  auto rest = s->peek_batch(c, {10, 1 << 20, 0});
+  REQUIRE(rest);
+  REQUIRE(rest->size() == 2);
+  CHECK(rest->at(0).seq == gateway_seq(3));
+  CHECK(rest->at(1).seq == gateway_seq(6));
+  // Full: each new row evicts the oldest priority-0 row, then (none left) the oldest of priority 5.
+  for (int i = 7; i <= 10; ++i) {
+    auto digits = std::to_string(i);
+    append_ok(*s, {make_reading("f" + std::string(9 - digits.size(), '0') + digits, 5)});
+  }
+  CHECK(!s->find(gateway_seq(1))->has_value());
+  CHECK(!s->find(gateway_seq(3))->has_value());
+  CHECK(!s->find(gateway_seq(6))->has_value());
+  CHECK(!s->find(gateway_seq(2))->has_value());
+  CHECK(s->find(gateway_seq(4))->has_value());
+  // A new priority-0 row (above the eviction mark) makes room by evicting seq 4, then is the next
+  // to go itself.
+  append_ok(*s, {make_reading("z000000011", 0)});
+  CHECK(!s->find(gateway_seq(4))->has_value());
+  CHECK(s->find(gateway_seq(11))->has_value());
+  append_ok(*s, {make_reading("f000000012", 5)});
+  CHECK(!s->find(gateway_seq(11))->has_value());
+  CHECK(s->find(gateway_seq(5))->has_value());
+  CHECK(s->counters().evicted_rows == 6);
+  CHECK(s->backlog().rows == 6);
+}
+
 TEST_CASE("store: a foreign SQLite database is not a buffer") {
   temp_dir dir;
   auto path = dir.file("other.db");
