@@ -114,6 +114,15 @@ int64_t wall_ms() {
 // Column list shared by readings and dead_letters, in table order (small columns first).
 #define TRIB_ROW_COLUMNS "seq, receive_ms, priority, expires_ms, size, topic, key, headers, payload"
 constexpr int row_column_count = 9;
+// Readings per INSERT statement on the append path: one statement step per row costs about as much
+// as the row's B-tree insert itself (bind, reset, halt), so full groups go in one multi-row INSERT.
+constexpr size_t insert_rows_per_statement = 32;
+
+std::string multi_row_insert_sql(size_t rows) {
+  std::string sql = "INSERT INTO readings(" TRIB_ROW_COLUMNS ") VALUES ";
+  for (size_t i = 0; i < rows; ++i) sql += i == 0 ? "(?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?)";
+  return sql;
+}
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE meta(
@@ -220,7 +229,7 @@ struct buffer_store::impl {
   statement data_version, page_count;
   statement select_next_seq, update_next_seq;
   statement totals_readings, totals_dead_letters, max_seq_readings, max_seq_dead_letters;
-  statement insert_reading, delete_reading, find_reading, oldest_reading;
+  statement insert_reading, insert_readings, delete_reading, find_reading, oldest_reading;
   statement max_priority, max_priority_below, peek_at_priority, peek_at_zero;
   statement evict_zero_candidates, evict_candidates, expire_candidates;
   statement insert_dead_letter, delete_dead_letter, find_dead_letter, list_dead_letters;
@@ -239,7 +248,8 @@ struct buffer_store::impl {
   // that sit among priority-0 rows, which the partial index does not cover. Reset on reload.
   int64_t zero_evicted_through = 0;
 
-  std::vector<uint8_t> headers_scratch;
+  std::array<std::vector<uint8_t>, insert_rows_per_statement> headers_scratch;  // one per row of an INSERT
+  std::vector<size_t> accepted_scratch;
   std::vector<uint64_t> sizes_scratch;
 
   // The snapshot other threads read.
@@ -481,32 +491,35 @@ struct buffer_store::impl {
     return out;
   }
 
-  void bind_row(sqlite3_stmt* s, gateway_seq seq, const reading& r, uint64_t size) {
-    bind_i64(s, 1, seq.value);
-    bind_i64(s, 2, r.receive_ms);
-    bind_i64(s, 3, r.priority);
+  // Binds one row's columns at parameters base+1 .. base+9; `scratch` holds the encoded headers
+  // of a list-form reading until the statement has run.
+  static void bind_row(sqlite3_stmt* s, int base, gateway_seq seq, const reading& r, uint64_t size,
+                       std::vector<uint8_t>& scratch) {
+    bind_i64(s, base + 1, seq.value);
+    bind_i64(s, base + 2, r.receive_ms);
+    bind_i64(s, base + 3, r.priority);
     if (r.expires_ms) {
-      bind_i64(s, 4, *r.expires_ms);
+      bind_i64(s, base + 4, *r.expires_ms);
     } else {
-      bind_null(s, 4);
+      bind_null(s, base + 4);
     }
-    bind_i64(s, 5, static_cast<int64_t>(size));
-    bind_text(s, 6, r.topic);
+    bind_i64(s, base + 5, static_cast<int64_t>(size));
+    bind_text(s, base + 6, r.topic);
     if (r.key) {
-      bind_blob(s, 7, r.key->data(), r.key->size());
+      bind_blob(s, base + 7, r.key->data(), r.key->size());
     } else {
-      bind_null(s, 7);
+      bind_null(s, base + 7);
     }
     if (!r.headers_encoded.empty()) {
-      bind_blob(s, 8, r.headers_encoded.data(), r.headers_encoded.size());  // checked in check_reading
+      bind_blob(s, base + 8, r.headers_encoded.data(), r.headers_encoded.size());  // checked in check_reading
     } else if (r.headers.empty()) {
-      bind_null(s, 8);
+      bind_null(s, base + 8);
     } else {
-      headers_scratch.clear();
-      encode_headers(r.headers, headers_scratch);
-      bind_blob(s, 8, headers_scratch.data(), headers_scratch.size());
+      scratch.clear();
+      encode_headers(r.headers, scratch);
+      bind_blob(s, base + 8, scratch.data(), scratch.size());
     }
-    bind_blob(s, 9, r.payload.data(), r.payload.size());
+    bind_blob(s, base + 9, r.payload.data(), r.payload.size());
   }
 
   // Inside a write transaction: decides which rows fit (evicting under drop_oldest), inserts them
@@ -542,17 +555,31 @@ struct buffer_store::impl {
     if (options.overflow == overflow_policy::drop_oldest && bytes + incoming > options.quota_bytes) {
       TRIB_TRY_VOID(evict_readings(bytes + incoming - options.quota_bytes, d));
     }
-    int64_t seq = next_seq;
+    accepted_scratch.clear();
     for (size_t i = 0; i < in.size(); ++i) {
-      if (!accept[i]) continue;
-      use u(insert_reading);
-      bind_row(*u, gateway_seq(seq), in[i], sizes_scratch[i]);
+      if (accept[i]) accepted_scratch.push_back(i);
+    }
+    int64_t seq = next_seq;
+    // Full groups through the multi-row INSERT, the rest one by one; seqs in input order either way.
+    for (size_t k = 0; k < accepted_scratch.size();) {
+      const size_t n =
+          accepted_scratch.size() - k >= insert_rows_per_statement ? insert_rows_per_statement : 1;
+      use u(n == 1 ? insert_reading : insert_readings);
+      for (size_t j = 0; j < n; ++j) {
+        const size_t i = accepted_scratch[k + j];
+        bind_row(*u, static_cast<int>(j) * row_column_count, gateway_seq(seq + static_cast<int64_t>(j)),
+                 in[i], sizes_scratch[i], headers_scratch[j]);
+      }
       TRIB_TRY_VOID(step_done(*u, "insert reading"));
-      out[i] = gateway_seq(seq);
-      ++seq;
-      d.rows++;
-      d.bytes += static_cast<int64_t>(sizes_scratch[i]);
-      d.counts.appended_rows++;
+      for (size_t j = 0; j < n; ++j) {
+        const size_t i = accepted_scratch[k + j];
+        out[i] = gateway_seq(seq);
+        ++seq;
+        d.rows++;
+        d.bytes += static_cast<int64_t>(sizes_scratch[i]);
+        d.counts.appended_rows++;
+      }
+      k += n;
     }
     int64_t assigned = seq - next_seq;
     if (assigned > 0) {
@@ -734,6 +761,7 @@ struct buffer_store::impl {
     TRIB_TRY_VOID(prepare(totals_dead_letters, "SELECT count(*), coalesce(sum(size), 0) FROM dead_letters"));
     TRIB_TRY_VOID(prepare(max_seq_readings, "SELECT max(seq) FROM readings"));
     TRIB_TRY_VOID(prepare(max_seq_dead_letters, "SELECT max(seq) FROM dead_letters"));
+    TRIB_TRY_VOID(prepare(insert_readings, multi_row_insert_sql(insert_rows_per_statement).c_str()));
     TRIB_TRY_VOID(prepare(insert_reading, "INSERT INTO readings(" TRIB_ROW_COLUMNS
                                           ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
     TRIB_TRY_VOID(prepare(delete_reading, "DELETE FROM readings WHERE seq = ?1 RETURNING size"));

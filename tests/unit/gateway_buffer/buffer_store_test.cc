@@ -272,6 +272,43 @@ TEST_CASE("store: headers handed over encoded are stored as given and read back 
   CHECK(s->backlog().bytes == 2 * accounted_bytes(listed));
 }
 
+TEST_CASE("store: a large batch (multi-row INSERTs plus single ones) keeps input order and content") {
+  temp_dir dir;
+  auto s = open_ok(dir.file("b.db"));
+  std::vector<reading> rows;
+  for (int i = 0; i < 75; ++i) {  // two groups of 32 and the rest one by one, with refused rows among them
+    auto r =
+        make_reading("payload-" + std::to_string(i), static_cast<uint8_t>(i % 3), "dev-" + std::to_string(i));
+    if (i % 4 == 1) r.headers = {{"i", bytes_of(std::to_string(i))}};
+    if (i % 4 == 2)
+      encode_headers(std::vector<header>{{"e", bytes_of(std::to_string(i))}}, r.headers_encoded);
+    if (i % 4 == 3) r.expires_ms = 1'000'000 + i;
+    if (i == 10 || i == 40) r.topic.clear();  // invalid: refused alone
+    rows.push_back(std::move(r));
+  }
+  auto out = append_ok(*s, rows);
+  REQUIRE(out.rows.size() == rows.size());
+  CHECK(out.accepted == rows.size() - 2);
+  int64_t expect = 1;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i == 10 || i == 40) {
+      CHECK(err_of(out.rows[i]) == make_error_code(errc::invalid_row));
+      continue;
+    }
+    REQUIRE(out.rows[i]);
+    CHECK(*out.rows[i] == gateway_seq(expect++));
+    auto back = s->find(*out.rows[i]);
+    REQUIRE((back && back->has_value()));
+    reading want = rows[i];
+    if (!want.headers_encoded.empty()) {
+      want.headers = *decode_headers(want.headers_encoded, 64);
+      want.headers_encoded.clear();
+    }
+    CHECK((*back)->r == want);
+    CHECK((*back)->size == accounted_bytes(rows[i]));
+  }
+}
+
 TEST_CASE("store: batch limits") {
   temp_dir dir;
   store_options o;
