@@ -88,7 +88,8 @@ TEST_CASE("headers: views encode to exactly the bytes the list does, and count w
   std::vector<header> hs{{"tributary.gateway", bytes_of("gw-1")},
                          {"empty", std::vector<uint8_t>{}},
                          {"null", std::nullopt},
-                         {"", bytes_of("k")}};
+                         {"", bytes_of("k")},
+                         {std::string(200, 'K'), std::vector<uint8_t>(300, 'v')}};  // two-byte lengths
   std::vector<header_view> views;
   for (const auto& h : hs) {
     views.push_back({h.key, h.value ? std::optional<byte_span>(byte_span(*h.value)) : std::nullopt});
