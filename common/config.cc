@@ -601,4 +601,36 @@ std::string schema::describe() const {
   return out;
 }
 
+namespace {
+
+void collect_changes(const json& before, const json& after, const std::string& prefix,
+                     std::vector<std::string>& out) {
+  for (auto it = after.begin(); it != after.end(); ++it) {
+    const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+    auto old = before.find(it.key());
+    if (old == before.end()) {
+      out.push_back(key);
+    } else if (it->is_object() && old->is_object()) {
+      collect_changes(*old, *it, key, out);
+    } else if (*it != *old) {
+      out.push_back(key);
+    }
+  }
+  for (auto it = before.begin(); it != before.end(); ++it) {
+    if (!after.contains(it.key())) out.push_back(prefix.empty() ? it.key() : prefix + "." + it.key());
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> changed_keys(const json& before, const json& after) {
+  std::vector<std::string> out;
+  if (before.is_object() && after.is_object()) {
+    collect_changes(before, after, "", out);
+  } else if (before != after) {
+    out.push_back("");
+  }
+  return out;
+}
+
 }  // namespace tributary::config

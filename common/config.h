@@ -99,6 +99,12 @@ using config_result = tl::expected<T, config_error>;
 // schema::load_string() parses with it; so does a loader that reads part of a file itself.
 config_result<json> parse_json(std::string_view text, std::string_view origin);
 
+// The dotted keys whose values differ between two configurations (e.g. two effective_json()): objects
+// are descended, anything else (arrays included) is compared whole. Keys of `after` first, in its
+// order, then keys present only in `before`. What a daemon's reload (SIGHUP) uses to tell the keys it
+// applies live from those that need a restart.
+std::vector<std::string> changed_keys(const json& before, const json& after);
+
 // Inclusive range of a numeric key. The defaults are the whole range of the member's type.
 template <class T>
 struct bounds {

@@ -511,3 +511,25 @@ TEST_CASE("config: declaring a bad schema is a programming error") {
     s.add("v", v, "");
   }));
 }
+
+TEST_CASE("changed_keys names every differing leaf by its dotted path; arrays compare whole") {
+  const json before = json::parse(R"({"log": {"level": "info"}, "http": {"listen": "0.0.0.0:1"},
+      "routes": {"rules": [{"filter": "a/+x", "topic": "t"}], "unmatched": "refuse"}, "gone": 1})");
+  json after = before;
+  CHECK(config::changed_keys(before, after).empty());
+  after["log"]["level"] = "debug";
+  after["routes"]["rules"][0]["topic"] = "u";
+  after["http"]["listen"] = "0.0.0.0:2";
+  after.erase("gone");
+  after["new"] = {{"x", 1}};
+  CHECK(config::changed_keys(before, after) ==
+        std::vector<std::string>{"log.level", "http.listen", "routes.rules", "new", "gone"});
+  // A section replaced by a scalar (or the reverse) is one change at the section's path.
+  json flat = before;
+  flat["log"] = "info";
+  CHECK(config::changed_keys(before, flat) == std::vector<std::string>{"log"});
+  // The same values in another key order are no change.
+  const json reordered = json::parse(R"({"gone": 1, "routes": {"unmatched": "refuse",
+      "rules": [{"filter": "a/+x", "topic": "t"}]}, "http": {"listen": "0.0.0.0:1"}, "log": {"level": "info"}})");
+  CHECK(config::changed_keys(before, reordered).empty());
+}
