@@ -30,7 +30,7 @@
 namespace tributary::gateway {
 
 struct gateway_config {
-  std::string data_dir = "/var/lib/tributary-gateway";
+  std::string data_dir = "/var/lib/tributary/gateway";
   std::string log_level = "info";
   std::string http_listen = "0.0.0.0:9645";
   mqtt::core_config core;

@@ -77,7 +77,7 @@ tl::expected<dlq_target, std::string> default_dlq_resolver(const dlq_location& w
   if (where.buffer_path) {
     t.path = *where.buffer_path;
   } else {
-    t.path = where.data_dir.value_or("/var/lib/tributary-gateway") + "/buffer.db";
+    t.path = where.data_dir.value_or("/var/lib/tributary/gateway") + "/buffer.db";
   }
   return t;
 }

@@ -40,7 +40,7 @@ struct dlq_target {
 using dlq_resolver = std::function<tl::expected<dlq_target, std::string>(const dlq_location&)>;
 
 // Without a configuration: --buffer FILE, or <--data-dir>/buffer.db (default
-// /var/lib/tributary-gateway/buffer.db), default store options.
+// /var/lib/tributary/gateway/buffer.db), default store options.
 tl::expected<dlq_target, std::string> default_dlq_resolver(const dlq_location& where);
 
 // argv[0] is "dlq". Writes results to `out`, errors to `err`.
