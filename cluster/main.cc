@@ -11,6 +11,9 @@
 //
 // Start-up: HTTP first (/health answers 503 "starting" during recovery), then the partition logs are
 // recovered (each partition's recovery is logged), then the Kafka listener opens and /health turns 200.
+// SIGHUP: reload the config file (the command line's flags and --set applied over it again). The log
+// level applies live; any other changed key is logged by name as needing a restart
+// (event=reload_needs_restart). A file that does not load or validate changes nothing.
 // SIGTERM/SIGINT: stop accepting and reading requests, one last group commit (acks=-1 waiters get their
 // answer), long polls answered at once, connections closed once their answers are written (bounded by
 // shutdown.timeout_ms), then every partition is synced and its indexes written (on a worker thread)
@@ -68,6 +71,49 @@ constexpr uint64_t close_linger_bound_ms = 5000;  // after shutdown.timeout_ms, 
 
 enum class phase { starting, serving, stopping };
 
+// Where the configuration comes from: the file, then these flags over it. Kept for SIGHUP, which
+// reads the file again and applies the same flags, so a flag keeps overriding the file.
+struct config_source {
+  std::string file;  // "" = the defaults
+  std::string data_dir;
+  std::string node_id;
+  std::string listen;
+  std::string http_listen;
+  std::vector<std::string> sets;
+};
+
+// One complete configuration. The schema binds references to cfg: it never moves.
+struct loaded_config {
+  broker::broker_config cfg;
+  config::schema schema;
+  loaded_config() { broker::declare(schema, cfg); }
+  loaded_config(const loaded_config&) = delete;
+  loaded_config& operator=(const loaded_config&) = delete;
+};
+
+// The file, the flags, --set, then the checks across keys. The error is the operator's message.
+config::config_result<std::unique_ptr<loaded_config>> load_configuration(const config_source& src) {
+  auto lc = std::make_unique<loaded_config>();
+  if (!src.file.empty()) {
+    if (auto r = lc->schema.load_file(src.file); !r) return tl::unexpected(r.error());
+  }
+  const std::pair<const char*, const std::string*> flags[] = {{"data_dir", &src.data_dir},
+                                                              {"node_id", &src.node_id},
+                                                              {"listen", &src.listen},
+                                                              {"http.listen", &src.http_listen}};
+  const char* flag_names[] = {"--data-dir", "--node-id", "--listen", "--http"};
+  for (size_t i = 0; i < std::size(flags); ++i) {
+    if (flags[i].second->empty()) continue;
+    if (auto r = lc->schema.set(flags[i].first, *flags[i].second, flag_names[i]); !r)
+      return tl::unexpected(r.error());
+  }
+  for (const auto& a : src.sets) {
+    if (auto r = lc->schema.set_assignment(a); !r) return tl::unexpected(r.error());
+  }
+  if (auto r = broker::validate(lc->cfg); !r) return tl::unexpected(r.error());
+  return lc;
+}
+
 // "host:port" split at the last colon; IPv6 brackets removed.
 std::pair<std::string, int32_t> split_host_port(const std::string& s) {
   auto colon = s.rfind(':');
@@ -102,18 +148,25 @@ broker::advertised_address advertised_address_of(const std::string& advertised, 
 // The running node: owns every service and drives the shutdown sequence.
 class node {
  public:
-  explicit node(const broker::broker_config& cfg) : cfg_(cfg) {}
+  node(const loaded_config& lc, config_source source)
+      : cfg_(lc.cfg), source_(std::move(source)), running_(lc.schema.effective_json()) {}
 
   int run();
 
  private:
   result<void> start_cluster(const std::string& kafka_address);
+  void reload();
   void begin_shutdown(int exit_code, std::string_view why);
   void wait_for_answers();
   void wait_for_closes();
   void final_close();
 
   const broker::broker_config& cfg_;
+  config_source source_;
+  config::json running_;  // the effective configuration in force (a reload updates what it applies)
+  metrics::counter* reloads_ok_ = nullptr;
+  metrics::counter* reloads_failed_ = nullptr;
+  metrics::gauge* restart_pending_ = nullptr;
   std::unique_ptr<uv::loop> loop_;
   metrics::registry registry_;
   phase phase_ = phase::starting;
@@ -210,7 +263,19 @@ int node::run() {
   loop_ = std::move(*l);
 
   // Signals first, so that a SIGTERM during recovery is not lost (handled once the loop runs).
-  auto sigs = uv::signal_set::create(*loop_, {SIGTERM, SIGINT}, [this](int signum) {
+  constexpr std::string_view reloads_help = "Configuration reloads (SIGHUP), by result.";
+  reloads_ok_ =
+      &registry_.add_counter("tributary_broker_config_reloads_total", reloads_help, {{"result", "ok"}});
+  reloads_failed_ =
+      &registry_.add_counter("tributary_broker_config_reloads_total", reloads_help, {{"result", "failed"}});
+  restart_pending_ = &registry_.add_gauge(
+      "tributary_broker_config_restart_pending_keys",
+      "Keys whose value in the config file differs from the running one and needs a restart (last reload).");
+  auto sigs = uv::signal_set::create(*loop_, {SIGTERM, SIGINT, SIGHUP}, [this](int signum) {
+    if (signum == SIGHUP) {
+      if (phase_ == phase::serving) reload();
+      return;
+    }
     if (phase_ == phase::stopping) {
       TRIB_LOG_WARN("broker", "second_signal", {"signal", signum}, {"effect", "exit now"});
       std::_Exit(1);
@@ -353,6 +418,42 @@ int node::run() {
   return exit_code_;
 }
 
+// SIGHUP, on the loop thread: the log level applies at once; any other changed key is named as
+// needing a restart. A configuration that fails to load changes nothing.
+void node::reload() {
+  if (source_.file.empty()) {
+    TRIB_LOG_WARN("broker", "reload_skipped", {"why", "started without --config: nothing to read again"});
+    reloads_failed_->inc();
+    return;
+  }
+  auto next = load_configuration(source_);
+  if (!next) {
+    TRIB_LOG_ERROR("broker", "reload_failed", {"file", source_.file}, {"error", next.error().message},
+                   {"effect", "the running configuration stays"});
+    reloads_failed_->inc();
+    return;
+  }
+  const config::json now = (*next)->schema.effective_json();
+  size_t applied = 0;
+  size_t restart = 0;
+  for (const auto& key : config::changed_keys(running_, now)) {
+    if (key == "log_level") {
+      log::set_level(*log::parse_level((*next)->cfg.log_level));
+      running_["log_level"] = now["log_level"];
+      TRIB_LOG_INFO("broker", "reload_applied", {"key", key}, {"value", (*next)->cfg.log_level});
+      ++applied;
+    } else {
+      TRIB_LOG_WARN("broker", "reload_needs_restart", {"key", key},
+                    {"message", fmt::format("key {} changed; restart to apply", key)});
+      ++restart;
+    }
+  }
+  reloads_ok_->inc();
+  restart_pending_->set(static_cast<int64_t>(restart));
+  TRIB_LOG_INFO("broker", "reloaded", {"file", source_.file}, {"applied", applied},
+                {"needs_restart", restart}, {"log_level", log::level_name(log::current_level())});
+}
+
 void node::begin_shutdown(int exit_code, std::string_view why) {
   if (phase_ == phase::stopping) {
     exit_code_ = std::max(exit_code_, exit_code);
@@ -447,62 +548,43 @@ void node::final_close() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  broker::broker_config cfg;
-  config::schema schema;
-  broker::declare(schema, cfg);
-
   CLI::App app{"tributary-broker " TRIB_VERSION ": one node of the Tributary cluster, serving Kafka clients"};
-  std::string config_file;
-  std::string data_dir;
-  std::string listen;
-  std::string http_listen;
-  std::string node_id;
-  std::vector<std::string> sets;
+  config_source src;
   bool print_config = false;
   bool config_keys = false;
-  app.add_option("--config", config_file,
+  app.add_option("--config", src.file,
                  "JSON config file (// comments allowed; see packaging/config/broker.json)");
-  app.add_option("--data-dir", data_dir, "Overrides data_dir");
-  app.add_option("--node-id", node_id, "Overrides node_id");
-  app.add_option("--listen", listen, "Overrides listen (Kafka, numeric host:port)");
-  app.add_option("--http", http_listen, "Overrides http.listen (/metrics, /health)");
-  app.add_option("--set", sets, "key=value for any config key (repeatable), e.g. --set flush.mode=interval");
+  app.add_option("--data-dir", src.data_dir, "Overrides data_dir");
+  app.add_option("--node-id", src.node_id, "Overrides node_id");
+  app.add_option("--listen", src.listen, "Overrides listen (Kafka, numeric host:port)");
+  app.add_option("--http", src.http_listen, "Overrides http.listen (/metrics, /health)");
+  app.add_option("--set", src.sets,
+                 "key=value for any config key (repeatable), e.g. --set flush.mode=interval");
   app.add_flag("--print-config", print_config, "Print the effective configuration as JSON and exit");
   app.add_flag("--config-keys", config_keys, "Print every config key (type, default, description) and exit");
+  app.footer("SIGHUP reloads the config file: log_level applies live, other keys need a restart.");
   CLI11_PARSE(app, argc, argv);
 
   if (config_keys) {
-    std::fputs(schema.describe().c_str(), stdout);
+    const loaded_config defaults;
+    std::fputs(defaults.schema.describe().c_str(), stdout);
     return 0;
   }
-  auto fail_config = [](const config::config_error& e) {
-    std::fprintf(stderr, "tributary-broker: %s\n", e.message.c_str());
+  auto loaded = load_configuration(src);
+  if (!loaded) {
+    std::fprintf(stderr, "tributary-broker: %s\n", loaded.error().message.c_str());
     return 2;
-  };
-  if (!config_file.empty()) {
-    if (auto r = schema.load_file(config_file); !r) return fail_config(r.error());
   }
-  const std::pair<const char*, const std::string*> flags[] = {
-      {"data_dir", &data_dir}, {"node_id", &node_id}, {"listen", &listen}, {"http.listen", &http_listen}};
-  const char* flag_names[] = {"--data-dir", "--node-id", "--listen", "--http"};
-  for (size_t i = 0; i < std::size(flags); ++i) {
-    if (flags[i].second->empty()) continue;
-    if (auto r = schema.set(flags[i].first, *flags[i].second, flag_names[i]); !r)
-      return fail_config(r.error());
-  }
-  for (const auto& s : sets) {
-    if (auto r = schema.set_assignment(s); !r) return fail_config(r.error());
-  }
-  if (auto r = broker::validate(cfg); !r) return fail_config(r.error());
+  const broker::broker_config& cfg = (*loaded)->cfg;
   if (print_config) {
-    std::printf("%s\n", schema.effective_json().dump(2).c_str());
+    std::printf("%s\n", (*loaded)->schema.effective_json().dump(2).c_str());
     return 0;
   }
   log::set_level(*log::parse_level(cfg.log_level));
   TRIB_LOG_INFO("broker", "starting", {"version", TRIB_VERSION},
-                {"config", config_file.empty() ? "(defaults)" : config_file}, {"data_dir", cfg.data_dir},
+                {"config", src.file.empty() ? "(defaults)" : src.file}, {"data_dir", cfg.data_dir},
                 {"node_id", cfg.node_id});
   std::signal(SIGPIPE, SIG_IGN);
-  node n(cfg);
+  node n(**loaded, std::move(src));
   return n.run();
 }

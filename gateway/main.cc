@@ -16,6 +16,10 @@
 //
 // Start-up: the buffer is opened (its backlog is logged: readings kept from before a restart), then
 // HTTP, then the MQTT listener; /health answers 200 once MQTT listens.
+// SIGHUP: reload the config file (with the command line's flags and --set applied over it again).
+// Applied live: log.level and routes.* (the next PUBLISH is routed by the new table). Any other
+// changed key is logged by name as needing a restart (event=reload_needs_restart). A file that does
+// not load or validate is refused with the error naming the key, and the running config stays.
 // SIGTERM/SIGINT: stop accepting and reading, hand every held reading to the committer, let it
 // finish its transactions (every acknowledgement is written), DISCONNECT 0x8B to 5.0 clients, close
 // connections (bounded by mqtt.close_linger_ms), stop the buffer thread, exit 0. A second signal
@@ -77,18 +81,84 @@ int64_t unix_now_ms() {
 
 enum class phase { starting, serving, stopping };
 
+// Where the configuration comes from: the file, then these flags over it. Kept for SIGHUP, which
+// reads the file again and applies the same flags, so a flag keeps overriding the file.
+struct config_source {
+  std::string file;  // "" = the defaults
+  std::optional<std::string> data_dir;
+  std::optional<std::string> listen;
+  std::optional<std::string> http_listen;
+  std::vector<std::string> sets;
+};
+
+// One complete configuration. The schema binds references to cfg and fwd: it never moves.
+struct loaded_config {
+  gw::gateway_config cfg;
+  gw::forwarder::forwarder_config fwd;  // forwarder wiring: the forwarder.* keys
+  config::schema schema;
+  gw::routes::route_table routes;
+
+  loaded_config() {
+    gw::declare(schema, cfg);
+    gw::forwarder::add_forwarder_config(schema, fwd);
+  }
+  loaded_config(const loaded_config&) = delete;
+  loaded_config& operator=(const loaded_config&) = delete;
+  config::json effective() const { return gw::effective_json(schema, cfg); }
+};
+
+// The file, the flags, --set, then the checks across keys (routes build, forwarder combinations and
+// librdkafka's own check, the log level). The error is the operator's message, naming file and key.
+tl::expected<std::unique_ptr<loaded_config>, std::string> load_configuration(const config_source& src) {
+  auto lc = std::make_unique<loaded_config>();
+  if (!src.file.empty()) {
+    if (auto r = gw::load_config_file(lc->schema, lc->cfg, src.file); !r)
+      return tl::unexpected(r.error().message);
+  }
+  const std::pair<const char*, const std::optional<std::string>*> flags[] = {
+      {"gateway.data_dir", &src.data_dir}, {"mqtt.listen", &src.listen}, {"http.listen", &src.http_listen}};
+  const char* flag_names[] = {"--data-dir", "--listen", "--http"};
+  for (size_t i = 0; i < std::size(flags); ++i) {
+    if (!*flags[i].second) continue;
+    if (auto r = lc->schema.set(flags[i].first, **flags[i].second, flag_names[i]); !r)
+      return tl::unexpected(r.error().message);
+  }
+  for (const auto& a : src.sets) {
+    if (auto r = lc->schema.set_assignment(a); !r) return tl::unexpected(r.error().message);
+  }
+  auto table = gw::validate(lc->cfg);
+  if (!table) return tl::unexpected(table.error().message);
+  lc->routes = std::move(*table);
+  // forwarder wiring: combinations, the passthrough list, and librdkafka's own check of the settings.
+  if (auto bad = lc->fwd.active() ? gw::forwarder::check_config(lc->fwd) : gw::forwarder::validate(lc->fwd))
+    return tl::unexpected(*bad);
+  if (!log::parse_level(lc->cfg.log_level))
+    return tl::unexpected(fmt::format("key \"log.level\": unknown level \"{}\"", lc->cfg.log_level));
+  return lc;
+}
+
 class gateway_daemon {
  public:
-  gateway_daemon(const gw::gateway_config& cfg, gw::routes::route_table routes,
-                 std::shared_ptr<const gw::auth::password_db> passwords,
-                 const gw::forwarder::forwarder_config& fwd_cfg)  // forwarder wiring
-      : cfg_(cfg), routes_(std::move(routes)), passwords_(std::move(passwords)), fwd_cfg_(fwd_cfg) {}
+  gateway_daemon(std::unique_ptr<loaded_config> lc, config_source source,
+                 std::shared_ptr<const gw::auth::password_db> passwords)
+      : loaded_(std::move(lc)),
+        source_(std::move(source)),
+        cfg_(loaded_->cfg),
+        routes_(std::move(loaded_->routes)),
+        passwords_(std::move(passwords)),
+        fwd_cfg_(loaded_->fwd),
+        running_(loaded_->effective()) {}
   int run();
 
  private:
   void begin_shutdown(std::string_view why);
   void expire_round();
+  void reload();
 
+  // The configuration the process started with; a reload replaces only what it applies live
+  // (routes_, the log level) and records it in running_.
+  std::unique_ptr<loaded_config> loaded_;
+  config_source source_;
   const gw::gateway_config& cfg_;
   gw::routes::route_table routes_;
   std::shared_ptr<const gw::auth::password_db> passwords_;
@@ -107,6 +177,11 @@ class gateway_daemon {
   // --- forwarder wiring (gateway/forwarder): drains the buffer into the cluster ---
   gw::forwarder::forwarder_config fwd_cfg_;
   std::unique_ptr<gw::forwarder::forwarder> forwarder_;
+  // --- reload (SIGHUP) ---
+  config::json running_;  // the effective configuration in force, as effective_json() prints it
+  metrics::counter* reloads_ok_ = nullptr;
+  metrics::counter* reloads_failed_ = nullptr;
+  metrics::gauge* restart_pending_ = nullptr;
 };
 
 int gateway_daemon::run() {
@@ -116,7 +191,11 @@ int gateway_daemon::run() {
     return 1;
   }
   loop_ = std::move(*l);
-  auto sigs = uv::signal_set::create(*loop_, {SIGTERM, SIGINT}, [this](int signum) {
+  auto sigs = uv::signal_set::create(*loop_, {SIGTERM, SIGINT, SIGHUP}, [this](int signum) {
+    if (signum == SIGHUP) {
+      if (phase_ == phase::serving) reload();
+      return;
+    }
     if (phase_ == phase::stopping) {
       TRIB_LOG_WARN(component, "second_signal", {"signal", signum}, {"effect", "exit now"});
       std::_Exit(1);
@@ -160,6 +239,14 @@ int gateway_daemon::run() {
   }
   committer_ = std::move(*committer);
   gw::buffer::register_store_metrics(registry_, *store_, unix_now_ms);
+  constexpr std::string_view reloads_help = "Configuration reloads (SIGHUP), by result.";
+  reloads_ok_ =
+      &registry_.add_counter("tributary_gateway_config_reloads_total", reloads_help, {{"result", "ok"}});
+  reloads_failed_ =
+      &registry_.add_counter("tributary_gateway_config_reloads_total", reloads_help, {{"result", "failed"}});
+  restart_pending_ = &registry_.add_gauge(
+      "tributary_gateway_config_restart_pending_keys",
+      "Keys whose value in the config file differs from the running one and needs a restart (last reload).");
 
   // --- forwarder wiring (gateway/forwarder): buffer -> cluster, its SQLite work on the buffer's worker ---
   if (fwd_cfg_.active()) {
@@ -277,6 +364,53 @@ void gateway_daemon::expire_round() {
         if (*more) expire_round();
       });
   if (!submitted) expire_running_ = false;
+}
+
+// SIGHUP, on the loop thread: the routes and the log level are replaced at once (the MQTT core reads
+// routes_ by reference, so the next PUBLISH uses the new table); anything else that changed waits for
+// a restart, named in the log. A configuration that fails to load changes nothing.
+void gateway_daemon::reload() {
+  if (source_.file.empty()) {
+    TRIB_LOG_WARN(component, "reload_skipped", {"why", "started without --config: nothing to read again"});
+    reloads_failed_->inc();
+    return;
+  }
+  auto next = load_configuration(source_);
+  if (!next) {
+    TRIB_LOG_ERROR(component, "reload_failed", {"file", source_.file}, {"error", next.error()},
+                   {"effect", "the running configuration stays"});
+    reloads_failed_->inc();
+    return;
+  }
+  const config::json now = (*next)->effective();
+  size_t applied = 0;
+  size_t restart = 0;
+  bool routes_changed = false;
+  for (const auto& key : config::changed_keys(running_, now)) {
+    if (key == "log.level") {
+      log::set_level(*log::parse_level((*next)->cfg.log_level));
+      running_["log"]["level"] = now["log"]["level"];
+      TRIB_LOG_INFO(component, "reload_applied", {"key", key}, {"value", (*next)->cfg.log_level});
+      ++applied;
+    } else if (key.starts_with("routes.")) {
+      routes_changed = true;
+      TRIB_LOG_INFO(component, "reload_applied", {"key", key});
+      ++applied;
+    } else {
+      TRIB_LOG_WARN(component, "reload_needs_restart", {"key", key},
+                    {"message", fmt::format("key {} changed; restart to apply", key)});
+      ++restart;
+    }
+  }
+  if (routes_changed) {
+    routes_ = std::move((*next)->routes);
+    running_["routes"] = now["routes"];
+  }
+  reloads_ok_->inc();
+  restart_pending_->set(static_cast<int64_t>(restart));
+  TRIB_LOG_INFO(component, "reloaded", {"file", source_.file}, {"applied", applied},
+                {"needs_restart", restart}, {"routes", routes_.size()},
+                {"log_level", log::level_name(log::current_level())});
 }
 
 void gateway_daemon::begin_shutdown(std::string_view why) {
@@ -442,32 +576,23 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "dlq")
     return run_dlq(argc - 1, argv + 1);  // forwarder wiring
 
-  gw::gateway_config cfg;
-  config::schema schema;
-  gw::declare(schema, cfg);
-  gw::forwarder::forwarder_config fwd_cfg;               // forwarder wiring: the forwarder.* keys
-  gw::forwarder::add_forwarder_config(schema, fwd_cfg);  // forwarder wiring
-
   CLI::App app{"tributary-gateway: MQTT edge gateway with a durable SQLite buffer (" TRIB_VERSION ")",
                "tributary-gateway"};
   app.footer(
       "Subcommand: tributary-gateway passwd FILE USER [--iterations N]   add or update a user (password on "
       "stdin).\nSubcommand: tributary-gateway dlq list|retry|purge ...   the dead-letter table (see dlq "
       "--help).\n"
-      "Every config key: --config-keys. Documented defaults: packaging/config/gateway.json.");
-  std::string config_file;
-  std::optional<std::string> data_dir;
-  std::optional<std::string> listen;
-  std::optional<std::string> http_listen;
-  std::vector<std::string> sets;
+      "Every config key: --config-keys. Documented defaults: packaging/config/gateway.json.\n"
+      "SIGHUP reloads the config file: routes.* and log.level apply live, other keys need a restart.");
+  config_source src;
   bool print_config = false;
   bool config_keys = false;
-  app.add_option("--config", config_file,
+  app.add_option("--config", src.file,
                  "JSON config file (// comments allowed; see packaging/config/gateway.json)");
-  app.add_option("--data-dir", data_dir, "Overrides gateway.data_dir (the buffer lives there)");
-  app.add_option("--listen", listen, "Overrides mqtt.listen (MQTT, numeric host:port)");
-  app.add_option("--http", http_listen, "Overrides http.listen (/metrics, /health)");
-  app.add_option("--set", sets,
+  app.add_option("--data-dir", src.data_dir, "Overrides gateway.data_dir (the buffer lives there)");
+  app.add_option("--listen", src.listen, "Overrides mqtt.listen (MQTT, numeric host:port)");
+  app.add_option("--http", src.http_listen, "Overrides http.listen (/metrics, /health)");
+  app.add_option("--set", src.sets,
                  "key=value for any config key (repeatable), e.g. --set buffer.overflow=drop-oldest");
   app.add_flag("--print-config", print_config, "Print the effective configuration as JSON and exit");
   app.add_flag("--config-keys", config_keys, "Print every config key (type, default, description) and exit");
@@ -477,7 +602,8 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (config_keys) {
-    std::fputs(schema.describe().c_str(), stdout);
+    const loaded_config defaults;
+    std::fputs(defaults.schema.describe().c_str(), stdout);
     std::fputs(
         "| `routes.rules` | array of {filter, topic, key, priority, ttl_ms} | `[]` | Route rules, tried in "
         "order (file only). |\n"
@@ -486,42 +612,17 @@ int main(int argc, char** argv) {
         stdout);
     return 0;
   }
-  auto fail_config = [](const config::config_error& e) {
-    std::fprintf(stderr, "tributary-gateway: %s\n", e.message.c_str());
-    return 2;
-  };
-  if (!config_file.empty()) {
-    if (auto r = gw::load_config_file(schema, cfg, config_file); !r) return fail_config(r.error());
-  }
-  const std::pair<const char*, std::optional<std::string>*> flags[] = {
-      {"gateway.data_dir", &data_dir}, {"mqtt.listen", &listen}, {"http.listen", &http_listen}};
-  const char* flag_names[] = {"--data-dir", "--listen", "--http"};
-  for (size_t i = 0; i < std::size(flags); ++i) {
-    if (!*flags[i].second) continue;
-    if (auto r = schema.set(flags[i].first, **flags[i].second, flag_names[i]); !r)
-      return fail_config(r.error());
-  }
-  for (const auto& s : sets) {
-    if (auto r = schema.set_assignment(s); !r) return fail_config(r.error());
-  }
-  auto table = gw::validate(cfg);
-  if (!table) return fail_config(table.error());
-  // forwarder wiring: combinations, the passthrough list, and librdkafka's own check of the settings.
-  if (auto bad = fwd_cfg.active() ? gw::forwarder::check_config(fwd_cfg) : gw::forwarder::validate(fwd_cfg)) {
-    std::fprintf(stderr, "tributary-gateway: %s\n", bad->c_str());
+  auto loaded = load_configuration(src);
+  if (!loaded) {
+    std::fprintf(stderr, "tributary-gateway: %s\n", loaded.error().c_str());
     return 2;
   }
+  const gw::gateway_config& cfg = (*loaded)->cfg;
   if (print_config) {
-    std::printf("%s\n", gw::effective_json(schema, cfg).dump(2).c_str());
+    std::printf("%s\n", (*loaded)->effective().dump(2).c_str());
     return 0;
   }
-  if (auto lvl = log::parse_level(cfg.log_level)) {
-    log::set_level(*lvl);
-  } else {
-    std::fprintf(stderr, "tributary-gateway: key \"log.level\": unknown level \"%s\"\n",
-                 cfg.log_level.c_str());
-    return 2;
-  }
+  log::set_level(*log::parse_level(cfg.log_level));
   std::shared_ptr<const gw::auth::password_db> passwords;
   if (!cfg.password_file.empty()) {
     auto db = gw::auth::password_db::load(cfg.password_file);
@@ -545,6 +646,6 @@ int main(int argc, char** argv) {
       }
     }
   }
-  gateway_daemon d(cfg, std::move(*table), std::move(passwords), fwd_cfg);
+  gateway_daemon d(std::move(*loaded), std::move(src), std::move(passwords));
   return d.run();
 }
