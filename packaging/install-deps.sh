@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake ninja-build pkg-config clang clang-format clang-tidy libclang-rt-14-dev
+  # Debian packages: dpkg-shlibdeps (dependencies of the .deb files), adduser (their maintainer scripts)
+  dpkg-dev adduser
   # libraries
   libuv1-dev libsqlite3-dev nlohmann-json3-dev doctest-dev libpaho-mqttpp-dev libpaho-mqtt-dev
   librdkafka-dev libexpected-dev libcli11-dev libfmt-dev libspdlog-dev libssl-dev
