@@ -12,7 +12,8 @@
 #    admin edits the conffiles), then starts each daemon as its unit would: ExecStart= from the
 #    installed unit, as its User=/Group=, with the StateDirectory= made and owned like systemd does;
 # 4. /health on both, a QoS 1 mosquitto_pub through the gateway, the record consumed from the broker
-#    with the installed `tributary` CLI; ExecReload= (SIGHUP) of the gateway; SIGTERM, exit 0;
+#    with the installed `tributary` CLI; ExecReload= (SIGHUP) of the gateway; SIGTERM, exit 0; the
+#    gateway package installed again over its edited conffile (kept, with its mode and user);
 # 5. dpkg --purge, then checks that binaries, /etc/tributary, units, enablement links, statoverride,
 #    users and groups are gone; the data directories (kept by purge on purpose) are removed by the test.
 # Cleanup runs on every exit (trap): processes this script started (by pid), the packages, whatever
@@ -265,6 +266,16 @@ for u in tributary-gateway tributary-broker; do
   echo "$u: SIGTERM, exit 0"
 done
 pids=()
+
+step "reinstall over an edited conffile"
+uid_before=$(id -u tributary-gateway)
+dpkg -i --force-confold "${deb[tributary-gateway]}" >"$work/dpkg-reinstall.log" 2>&1 ||
+  fail "dpkg -i again: $(cat "$work/dpkg-reinstall.log")"
+grep -q "\"bootstrap_servers\": \"127.0.0.1:$kafka_port\"" /etc/tributary/gateway.json ||
+  fail "the reinstall replaced the edited gateway.json"
+[ "$(stat -c '%U:%G %a' /etc/tributary/gateway.json)" = "root:tributary-gateway 640" ] || fail "mode lost on reinstall"
+[ "$(id -u tributary-gateway)" = "$uid_before" ] || fail "the user was made again"
+echo "edited gateway.json kept, mode kept, same user"
 
 # --- 5. purge and check that nothing is left ------------------------------------------------------
 step "dpkg --purge"
