@@ -250,11 +250,14 @@ got=$("${cli[@]}" consume telemetry.temp -n 1 -f '%k %v') || fail "no record con
 echo "consumed: $got"
 
 step "ExecReload= (SIGHUP) and SIGTERM"
-reload=$(unit_value tributary-gateway ExecReload)
-reload=${reload//\$MAINPID/${pid_of[tributary-gateway]}}
-$reload || fail "ExecReload: $reload"
-for _ in $(seq 100); do grep -q "event=reloaded" "$work/tributary-gateway.log" && break; sleep 0.1; done
-grep -q "event=reloaded" "$work/tributary-gateway.log" || fail "the gateway did not log a reload"
+for u in tributary-gateway tributary-broker; do
+  reload=$(unit_value "$u" ExecReload)
+  reload=${reload//\$MAINPID/${pid_of[$u]}}
+  $reload || fail "$u ExecReload: $reload"
+  for _ in $(seq 100); do grep -q "event=reloaded" "$work/$u.log" && break; sleep 0.1; done
+  grep -q "event=reloaded .*applied=0 needs_restart=0" "$work/$u.log" || fail "$u did not log a reload"
+  echo "$u: ExecReload ($reload) reloaded"
+done
 for u in tributary-gateway tributary-broker; do
   kill -TERM "${pid_of[$u]}"
   rc=0
