@@ -10,19 +10,12 @@
 #include "common/uv/tcp.h"
 #include "common/uv/timer.h"
 #include "gateway/buffer/group_committer.h"
+#include "gateway/mqtt/commit_result_of.h"
 
 namespace tributary::gateway::bridge {
 namespace {
 
 constexpr std::string_view component = "bridge";
-
-commit_result to_commit_result(const std::error_code& ec) {
-  using buffer::errc;
-  if (ec == errc::buffer_full) return commit_result::quota_exceeded;
-  if (ec == errc::row_too_large || ec == errc::invalid_row) return commit_result::rejected;
-  if (ec == errc::queue_full) return commit_result::queue_full;
-  return commit_result::failed;
-}
 
 }  // namespace
 
@@ -197,7 +190,8 @@ struct bridge::state : std::enable_shared_from_this<state> {
     return [w = weak_from_this(), token](result<buffer::gateway_seq> res) {
       auto self = w.lock();
       if (!self) return;
-      self->completions.emplace_back(token, res ? commit_result::committed : to_commit_result(res.error()));
+      self->completions.emplace_back(token,
+                                     res ? commit_result::committed : mqtt::commit_result_of(res.error()));
       if (!self->completion_timer->active()) {
         self->completion_timer->start(0, [w] {
           auto s = w.lock();
@@ -218,7 +212,7 @@ struct bridge::state : std::enable_shared_from_this<state> {
   bool try_submit(submit_action& a) {
     if (!committer_has_room(a.row)) return false;
     auto ok = committer->submit(std::move(a.row), completion(a.token));
-    if (!ok) completions.emplace_back(a.token, to_commit_result(ok.error()));
+    if (!ok) completions.emplace_back(a.token, mqtt::commit_result_of(ok.error()));
     return true;
   }
 

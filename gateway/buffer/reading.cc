@@ -7,7 +7,10 @@
 
 namespace tributary::gateway::buffer {
 
-size_t encoded_headers_size(const std::vector<header>& headers) {
+namespace {
+// The encoded size of headers of either form (owned header or header_view): same fields, same sizes.
+template <class H>
+size_t encoded_size_of(std::span<const H> headers) {
   if (headers.empty()) return 0;
   size_t n = 1 + uvarint_size(headers.size());
   for (const auto& h : headers) {
@@ -19,6 +22,11 @@ size_t encoded_headers_size(const std::vector<header>& headers) {
     }
   }
   return n;
+}
+}  // namespace
+
+size_t encoded_headers_size(const std::vector<header>& headers) {
+  return encoded_size_of(std::span<const header>(headers));
 }
 
 void encode_headers(const std::vector<header>& headers, std::vector<uint8_t>& out) {
@@ -41,19 +49,7 @@ void encode_headers(const std::vector<header>& headers, std::vector<uint8_t>& ou
   out = w.take();
 }
 
-size_t encoded_header_views_size(std::span<const header_view> headers) {
-  if (headers.empty()) return 0;
-  size_t n = 1 + uvarint_size(headers.size());
-  for (const auto& h : headers) {
-    n += uvarint_size(h.key.size()) + h.key.size();
-    if (h.value) {
-      n += varint_size(static_cast<int64_t>(h.value->size())) + h.value->size();
-    } else {
-      n += varint_size(-1);
-    }
-  }
-  return n;
-}
+size_t encoded_header_views_size(std::span<const header_view> headers) { return encoded_size_of(headers); }
 
 // The size is known up front, so the bytes go straight into place (this runs on the event loop for
 // every PUBLISH; byte_writer's push_back and insert per field cost more than the copying itself).

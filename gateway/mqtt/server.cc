@@ -12,19 +12,12 @@
 #include "common/uv/worker.h"
 #include "gateway/auth/password_file.h"
 #include "gateway/buffer/group_committer.h"
+#include "gateway/mqtt/commit_result_of.h"
 
 namespace tributary::gateway::mqtt {
 namespace {
 
 constexpr std::string_view component = "mqtt";
-
-commit_result to_commit_result(const std::error_code& ec) {
-  using buffer::errc;
-  if (ec == errc::buffer_full) return commit_result::quota_exceeded;
-  if (ec == errc::row_too_large || ec == errc::invalid_row) return commit_result::rejected;
-  if (ec == errc::queue_full) return commit_result::queue_full;
-  return commit_result::failed;
-}
 
 }  // namespace
 
@@ -207,7 +200,8 @@ struct server::state : std::enable_shared_from_this<state> {
   buffer::group_committer::completion_fn completion(commit_token token) {
     return [w = weak_from_this(), token](result<buffer::gateway_seq> res) {
       if (auto self = w.lock()) {
-        self->completions.emplace_back(token, res ? commit_result::committed : to_commit_result(res.error()));
+        self->completions.emplace_back(token,
+                                       res ? commit_result::committed : mqtt::commit_result_of(res.error()));
         self->schedule_completions();
       }
     };
@@ -217,7 +211,7 @@ struct server::state : std::enable_shared_from_this<state> {
     auto done = completion(token);
     if (committer_has_room(r)) {
       auto ok = committer->submit(std::move(r), done);
-      if (!ok) completions.emplace_back(token, to_commit_result(ok.error()));
+      if (!ok) completions.emplace_back(token, mqtt::commit_result_of(ok.error()));
       return true;
     }
     // Full as far as we can tell: try with a copy, so a refusal keeps the reading and the committer
@@ -225,7 +219,7 @@ struct server::state : std::enable_shared_from_this<state> {
     auto ok = committer->submit(r, done);
     if (ok) return true;
     if (ok.error() == buffer::errc::queue_full) return false;
-    completions.emplace_back(token, to_commit_result(ok.error()));
+    completions.emplace_back(token, mqtt::commit_result_of(ok.error()));
     return true;
   }
 
@@ -242,7 +236,7 @@ struct server::state : std::enable_shared_from_this<state> {
     if (droppable) {
       if (committer_has_room(a.row)) {
         auto ok = committer->submit(std::move(a.row), completion(a.token));
-        if (!ok) completions.emplace_back(a.token, to_commit_result(ok.error()));
+        if (!ok) completions.emplace_back(a.token, mqtt::commit_result_of(ok.error()));
       } else {
         completions.emplace_back(a.token, commit_result::queue_full);
       }
