@@ -283,17 +283,7 @@ void client_core::on_publish(const proto::publish_packet& p, instant now, action
     flush_acks(out);
     return;
   }
-  mqtt::reading_source src;
-  src.client_id = cfg_.client_id;
-  src.topic = p.topic;
-  src.payload = p.payload;
-  src.qos = q;
-  src.retain = p.retain;
-  src.message_expiry_s = p.props.message_expiry_interval_s;
-  src.content_type = p.props.content_type;
-  src.payload_utf8 = p.props.payload_format_indicator == 1;
-  src.user_properties.reserve(p.props.user_properties.size());
-  for (const auto& up : p.props.user_properties) src.user_properties.emplace_back(up.name, up.value);
+  const mqtt::reading_source src = mqtt::source_of(p, cfg_.client_id, p.topic);
 
   const uint64_t token = next_token_++;
   pending_.emplace(token, pending_commit{epoch_, q, id});

@@ -14,6 +14,22 @@ void add(std::vector<buffer::header_view>& hs, std::string_view key, std::string
 
 }  // namespace
 
+reading_source source_of(const ::tributary::mqtt::publish_packet& p, std::string_view client_id,
+                         std::string_view topic) {
+  reading_source src;
+  src.client_id = client_id;
+  src.topic = topic;
+  src.payload = p.payload;
+  src.qos = static_cast<uint8_t>(p.qos);
+  src.retain = p.retain;
+  src.message_expiry_s = p.props.message_expiry_interval_s;
+  src.content_type = p.props.content_type;
+  src.payload_utf8 = p.props.payload_format_indicator == 1;
+  src.user_properties.reserve(p.props.user_properties.size());
+  for (const auto& up : p.props.user_properties) src.user_properties.emplace_back(up.name, up.value);
+  return src;
+}
+
 buffer::reading make_reading(const core_config& config, routes::route_target target,
                              const reading_source& src, instant now) {
   buffer::reading r;

@@ -30,6 +30,11 @@ struct reading_source {
   std::string_view will_reason;  // non-empty for a will
 };
 
+// The reading fields of a PUBLISH received from `client_id`; `topic` is the packet's own or the one its
+// topic alias stands for. The listener's sessions and the bridge both receive PUBLISH packets.
+reading_source source_of(const ::tributary::mqtt::publish_packet& p, std::string_view client_id,
+                         std::string_view topic);
+
 buffer::reading make_reading(const core_config& config, routes::route_target target,
                              const reading_source& src, instant now);
 

@@ -101,17 +101,7 @@ actions handle_publish(session& s, const proto::publish_packet& p, instant now) 
     return out;
   }
 
-  reading_source src;
-  src.client_id = s.client_id;
-  src.topic = topic;
-  src.payload = p.payload;
-  src.qos = q;
-  src.retain = p.retain;
-  src.message_expiry_s = p.props.message_expiry_interval_s;
-  src.content_type = p.props.content_type;
-  src.payload_utf8 = p.props.payload_format_indicator == 1;
-  src.user_properties.reserve(p.props.user_properties.size());
-  for (const auto& up : p.props.user_properties) src.user_properties.emplace_back(up.name, up.value);
+  const reading_source src = source_of(p, s.client_id, topic);
 
   const bool qos2 = qos == proto::qos_level::exactly_once;
   commit_token token = core.register_commit(s.id, qos2 ? s.state : nullptr, id, q);
