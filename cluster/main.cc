@@ -207,6 +207,7 @@ result<void> node::start_cluster(const std::string& kafka_address) {
   cb.on_request = [this](cluster::raft::node_id, rpc::request&& q, rpc::transport::reply_fn reply) {
     if (q.api == rpc::api::controller_command && controller_)
       return controller_->handle_request(std::move(q), reply);
+    if (q.api == rpc::api::leader_report && replicas_) return replicas_->handle_report(std::move(q), reply);
     reply(rpc::response{0, -1, "unknown api", {}});
   };
   transport_ = std::make_unique<rpc::transport>(*loop_, to, std::move(cb));
@@ -231,16 +232,11 @@ result<void> node::start_cluster(const std::string& kafka_address) {
   co.wall_now_ms = ho.wall_now_ms;
   controller_ = TRIB_TRY(cluster::controller::service::open(*loop_, *transport_, *raft_, co,
                                                             broker::broker_service::wall_now_ms()));
-  constexpr int32_t default_replication_factor = 3;
-  constexpr uint64_t leader_balance_interval_ms = 1000;
-  replicas_ = std::make_unique<broker::replica_manager>(
-      *loop_, *pm_, *raft_, *controller_, default_replication_factor, leader_balance_interval_ms);
+  replicas_ = std::make_unique<broker::replica_manager>(*loop_, *pm_, *svc_, *raft_, *controller_,
+                                                        *transport_, broker::replica_manager_options{});
   controller_->set_on_change([this] { replicas_->reconcile(); });
   replicas_->reconcile();
-  svc_->set_cluster_create([this](std::string_view name, int32_t partitions, int32_t replication_factor,
-                                  const broker::topic_config& cfg) {
-    return replicas_->create_topic(name, partitions, replication_factor, cfg);
-  });
+  svc_->set_cluster(replicas_.get());
   http_->get("/v1/cluster", [this](const http::request&) {
     auto j = controller_->status();
     j["partitions"] = replicas_->status();
@@ -347,6 +343,8 @@ int node::run() {
 
   // The advertised address is set once the listener is bound (listening on port 0 needs the port
   // the kernel gave); nothing is served before that.
+  // A cluster's nodes name the cluster alike in Metadata: its configured id.
+  if (!cfg_.cluster.seeds.empty()) *cluster_id = cfg_.cluster.id;
   svc_ = std::make_unique<broker::broker_service>(*loop_, cfg_, *pm_, *flusher_, registry_, *cluster_id,
                                                   broker::advertised_address{});
   // The group coordinator: replays __consumer_offsets before anything is served.
@@ -395,7 +393,7 @@ int node::run() {
   loop_->run();
 
   // The loop stopped (final_close): tear down in dependency order, then close the loop's handles.
-  if (svc_) svc_->set_cluster_create(nullptr);
+  if (svc_) svc_->set_cluster(nullptr);
   replicas_.reset();
   controller_.reset();
   raft_.reset();

@@ -121,10 +121,10 @@ result<const topic_info*> broker_service::get_or_create(std::string_view name, b
   if (const topic_info* t = find_topic(name)) return t;
   TRIB_TRY_VOID(topic_table::validate_name(name));
   if (!allow || !cfg_.auto_create_topics) return fail(topic_errc::unknown_topic);
-  if (cluster_create_ && !name.starts_with("__")) {
+  if (cluster_ && !name.starts_with("__")) {
     // Created through the controller: the topic exists here once committed and reconciled; until
     // then the client sees a retriable unknown topic and asks again.
-    TRIB_TRY_VOID(cluster_create_(name, cfg_.default_partitions, -1, {}));
+    TRIB_TRY_VOID(cluster_->create_topic(name, cfg_.default_partitions, -1, {}));
     return fail(topic_errc::unknown_topic);
   }
   auto created = create_topic(name, cfg_.default_partitions, {}, false);
@@ -140,8 +140,8 @@ result<const topic_info*> broker_service::create_topic(std::string_view name, in
   if (find_topic(name)) return fail(topic_errc::already_exists);
   if (partitions < 1 || partitions > topic_table::partitions_max) return fail(topic_errc::invalid_partitions);
   if (validate_only) return nullptr;
-  if (cluster_create_ && !name.starts_with("__")) {
-    TRIB_TRY_VOID(cluster_create_(name, partitions, replication_factor, cfg));
+  if (cluster_ && !name.starts_with("__")) {
+    TRIB_TRY_VOID(cluster_->create_topic(name, partitions, replication_factor, cfg));
     return nullptr;  // submitted to the controller (CreateTopics with timeout 0 semantics)
   }
   auto t = TRIB_TRY(pm_.create_topic(name, partitions, cfg, wall_now_ms(), random_topic_id()));
@@ -201,9 +201,7 @@ partition_counters& broker_service::counters(const partition& p) {
 }
 
 result<append_outcome> broker_service::append(partition& p, std::span<uint8_t> batch) {
-  // A Raft partition's log is written by its group only; produce through Raft is the next step of
-  // issue 9. Until then a cluster refuses the write (retriable) rather than fork the Raft log.
-  if (p.replicated) return fail(append_errc::not_leader);
+  if (p.replicated()) return append_replicated(p, batch);
   if (flusher_.failed(p)) return fail(append_errc::storage_error);
   auto r = TRIB_TRY(pm_.append(p, batch, wall_now_ms()));
   if (r.duplicate) return r;
@@ -228,6 +226,30 @@ result<append_outcome> broker_service::append(partition& p, std::span<uint8_t> b
   return r;
 }
 
+// A Raft partition's log is written by its group only: the leader checks the batch as a single
+// node would (size, CRC, the idempotent producer's sequence, against a producer state rebuilt when
+// it became leader and kept for its own proposals), then proposes it; its offsets are final once
+// the group commits it (the high watermark passes them), or it is cut with a deposed leader's
+// suffix, and the producer, told NOT_LEADER_OR_FOLLOWER, resends it to the new leader.
+result<append_outcome> broker_service::append_replicated(partition& p, std::span<uint8_t> batch) {
+  if (cluster_ == nullptr || !p.serving()) return fail(append_errc::not_leader);
+  auto a = TRIB_TRY(pm_.prepare_append(p, batch, wall_now_ms()));
+  if (a.duplicate) return *a.duplicate;
+  auto [base, last] = TRIB_TRY(cluster_->propose(p, batch));
+  auto r = pm_.appended(p, a, base, last, batch.size());
+  auto& c = counters(p);
+  c.bytes_in->inc(batch.size());
+  c.records_in->inc(static_cast<uint64_t>(a.record_count));
+  return r;
+}
+
+void broker_service::leadership_changed(partition& p) {
+  // The waiters re-check the partition (serving, epoch, high watermark) when they wake.
+  waiters_.gone(&p);
+  waiting_gauge_->set(static_cast<int64_t>(waiters_.size()));
+  arm_deadline_timer();
+}
+
 void broker_service::note_fetched(const partition& p, uint64_t bytes, uint64_t records) {
   auto& c = counters(p);
   c.bytes_out->inc(bytes);
@@ -238,7 +260,7 @@ size_t broker_service::apply_retention() {
   size_t deleted = 0;
   const int64_t now = wall_now_ms();
   for (partition* p : pm_.all_partitions()) {
-    if (p->replicated) continue;  // Raft owns the log start (a later step of issue 9)
+    if (p->replicated()) continue;  // Raft owns the log start (a later step of issue 9)
     auto r = p->log().apply_retention(now, p->high_watermark());
     if (!r) {
       TRIB_LOG_ERROR("broker", "retention_failed", {"topic", p->topic()}, {"partition", p->id()},

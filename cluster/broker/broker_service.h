@@ -63,6 +63,33 @@ struct partition_counters {
 
 class group_service;
 
+// What a cluster node's replica_manager provides to the Kafka side.
+struct broker_address {
+  int32_t id = 0;
+  std::string host;
+  int32_t port = 0;
+};
+struct partition_placement {
+  int32_t leader = -1;  // -1: no leader known (LEADER_NOT_AVAILABLE)
+  int32_t leader_epoch = -1;
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;  // replicas the leader knows to be caught up (all replicas when unknown)
+};
+class cluster_hooks {
+ public:
+  virtual ~cluster_hooks() = default;
+  // Validates and submits a topic to the controller; it exists once committed (timeout 0).
+  virtual result<void> create_topic(std::string_view name, int32_t partitions, int32_t replication_factor,
+                                    const topic_config& cfg) = 0;
+  // Proposes one checked producer batch to p's Raft group (p.serving()): rewrites its base offset
+  // and leader epoch and returns the offsets it will have once committed.
+  virtual result<std::pair<storage::offset, storage::offset>> propose(partition& p,
+                                                                      std::span<uint8_t> batch) = 0;
+  virtual std::vector<broker_address> brokers() const = 0;
+  virtual int32_t controller_id() const = 0;  // -1 when no controller leader is known
+  virtual partition_placement placement(std::string_view topic, int32_t partition) const = 0;
+};
+
 class broker_service {
  public:
   broker_service(uv::loop& l, const broker_config& cfg, partition_manager& pm, flusher& f,
@@ -123,12 +150,14 @@ class broker_service {
   std::vector<config_entry> topic_configs(const topic_info& t) const;
   std::vector<config_entry> broker_configs() const;
 
-  // ---- cluster mode: topics are created through the controller (replica_manager::create_topic);
-  // internal topics (__consumer_offsets) stay local for now.
-  using cluster_create_fn = std::function<result<void>(std::string_view, int32_t partitions,
-                                                       int32_t replication_factor, const topic_config&)>;
-  bool clustered() const { return static_cast<bool>(cluster_create_); }
-  void set_cluster_create(cluster_create_fn f) { cluster_create_ = std::move(f); }
+  // ---- cluster mode (nullptr on a single node): topics are created through the controller, Raft
+  // partitions are written through their group, Metadata describes every node (cluster_hooks).
+  bool clustered() const { return cluster_ != nullptr; }
+  void set_cluster(cluster_hooks* c) { cluster_ = c; }
+  const cluster_hooks* cluster() const { return cluster_; }
+  // A Raft partition's leadership or term changed: its waiters wake and answer (a produce that
+  // waited on a deposed leader gets NOT_LEADER_OR_FOLLOWER), and the high watermark is re-read.
+  void leadership_changed(partition& p);
 
   // ---- groups (group_service.h; set once by main before serving, nullptr in tests without groups)
   void set_groups(group_service* g) { groups_ = g; }
@@ -144,6 +173,7 @@ class broker_service {
 
  private:
   partition_counters& counters(const partition& p);
+  result<append_outcome> append_replicated(partition& p, std::span<uint8_t> batch);
   void arm_deadline_timer();
 
   uv::loop& loop_;
@@ -162,7 +192,7 @@ class broker_service {
   metrics::gauge* waiting_gauge_ = nullptr;
   metrics::counter* topics_created_ = nullptr;
   group_service* groups_ = nullptr;
-  cluster_create_fn cluster_create_;
+  cluster_hooks* cluster_ = nullptr;
 };
 
 // `<data_dir>/cluster_id`: read it, or create it (22 characters of URL-safe base64 of 16 random

@@ -25,6 +25,7 @@ const char* errc_info<cluster::broker::append_errc>::message(cluster::broker::ap
     case append_errc::fenced_epoch: return "producer epoch is older than the current one";
     case append_errc::storage_error: return "storage error";
     case append_errc::not_leader: return "not the leader of this partition";
+    case append_errc::not_enough_replicas: return "too much is waiting for a majority of replicas";
   }
   return "unknown append error";
 }
@@ -117,8 +118,8 @@ result<std::unique_ptr<partition>> partition_manager::open_partition(const topic
   return p;
 }
 
-// Replays the batch headers at the end of the log into the producer table.
 result<void> partition_manager::rebuild_producer_state(partition& p) {
+  p.producers() = producer_table(defaults_.producers_per_partition_max);
   auto& log = p.log();
   uint64_t size = log.size_bytes();
   if (size == 0) return {};
@@ -213,41 +214,55 @@ std::vector<partition*> partition_manager::all_partitions() {
   return out;
 }
 
-result<append_outcome> partition_manager::append(partition& p, std::span<uint8_t> batch, int64_t now_ms) {
+result<partition_manager::prepared_append> partition_manager::prepare_append(partition& p,
+                                                                             std::span<uint8_t> batch,
+                                                                             int64_t now_ms) {
   if (batch.size() > static_cast<size_t>(p.max_message_bytes()) + kafka::batch_log_overhead_bytes)
     return fail(append_errc::message_too_large);
   auto view = kafka::record_batch_view::parse(batch);
   if (!view) return fail(append_errc::corrupt_message);
   if (!view->validate({.producer_batch = true})) return fail(append_errc::corrupt_message);
 
-  auto check = p.producers().check(view->producer_id(), view->producer_epoch(), view->base_sequence(),
-                                   view->record_count());
+  prepared_append a;
+  a.producer_id = view->producer_id();
+  a.producer_epoch = view->producer_epoch();
+  a.first_seq = view->base_sequence();
+  a.record_count = view->record_count();
+  auto check = p.producers().check(a.producer_id, a.producer_epoch, a.first_seq, a.record_count);
   switch (check.verdict) {
     case sequence_verdict::append: break;
     case sequence_verdict::duplicate:
-      return append_outcome{storage::offset(check.duplicate_of.base_offset),
-                            storage::offset(check.duplicate_of.last_offset), -1, true};
+      a.duplicate = append_outcome{storage::offset(check.duplicate_of.base_offset),
+                                   storage::offset(check.duplicate_of.last_offset), -1, true};
+      return a;
     case sequence_verdict::out_of_order: return fail(append_errc::out_of_order);
     case sequence_verdict::fenced_epoch: return fail(append_errc::fenced_epoch);
   }
-  int64_t append_time = -1;
   if (p.log_append_time()) {
     kafka::set_log_append_time(batch, now_ms);
-    append_time = now_ms;
+    a.log_append_time_ms = now_ms;
   }
-  int64_t pid = view->producer_id();
-  int16_t epoch = view->producer_epoch();
-  int32_t seq = view->base_sequence();
-  int32_t count = view->record_count();
+  return a;
+}
+
+append_outcome partition_manager::appended(partition& p, const prepared_append& a, storage::offset base,
+                                           storage::offset last, size_t bytes) {
+  if (a.producer_id >= 0) {
+    p.producers().record(
+        a.producer_id, a.producer_epoch,
+        {a.first_seq, producer_table::last_sequence(a.first_seq, a.record_count), base.value, last.value});
+  }
+  p.bytes_in += bytes;
+  p.records_in += static_cast<uint64_t>(a.record_count);
+  return append_outcome{base, last, a.log_append_time_ms, false};
+}
+
+result<append_outcome> partition_manager::append(partition& p, std::span<uint8_t> batch, int64_t now_ms) {
+  auto a = TRIB_TRY(prepare_append(p, batch, now_ms));
+  if (a.duplicate) return *a.duplicate;
   auto r = p.log().append(batch, storage::leader_epoch(0), now_ms);
   if (!r) return fail(append_errc::storage_error);
-  if (pid >= 0) {
-    p.producers().record(pid, epoch,
-                         {seq, producer_table::last_sequence(seq, count), r->base.value, r->last.value});
-  }
-  p.bytes_in += batch.size();
-  p.records_in += static_cast<uint64_t>(count);
-  return append_outcome{r->base, r->last, append_time, false};
+  return appended(p, a, r->base, r->last, batch.size());
 }
 
 result<int64_t> partition_manager::next_producer_id() {

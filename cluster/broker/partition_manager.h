@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,7 @@ enum class append_errc {
   fenced_epoch,         // INVALID_PRODUCER_EPOCH
   storage_error,        // KAFKA_STORAGE_ERROR
   not_leader,           // NOT_LEADER_OR_FOLLOWER (a Raft partition in cluster mode)
+  not_enough_replicas,  // NOT_ENOUGH_REPLICAS (a Raft leader with too much uncommitted: no quorum)
 };
 inline std::error_code make_error_code(append_errc e) noexcept { return to_error_code(e); }
 
@@ -69,15 +71,30 @@ class partition {
   producer_table& producers() { return producers_; }
   int32_t max_message_bytes() const { return max_message_bytes_; }
   bool log_append_time() const { return log_append_time_; }
-  // What consumers may read: the durable end of the log on a single node (the Raft commit index in a
-  // cluster). Advanced by the flusher after each fdatasync. With high_watermark_at_log_end (flush.mode
-  // = interval) it is the log end: consumers may see data that a crash can still take away.
+  // What consumers may read: the durable end of the log on a single node, advanced by the flusher
+  // after each fdatasync (with high_watermark_at_log_end, flush.mode = interval, the log end:
+  // consumers may see data that a crash can still take away); in a cluster the Raft commit index + 1.
   storage::offset high_watermark() const {
+    if (raft) return storage::offset(raft->committed_end);
     return hw_at_log_end_ ? log_->end_offset() : log_->durable_offset();
   }
 
-  // A Raft group owns this log (cluster mode): retention and the flusher leave it alone.
-  bool replicated = false;
+  // Cluster mode: a Raft group owns this log (replica_manager keeps this up to date after every
+  // Raft round). Retention and the flusher leave the log alone; appends go through the group.
+  struct raft_binding {
+    uint64_t group = 0;
+    // This replica leads and has committed an entry of its term (so everything earlier is
+    // committed too and the producer state is rebuilt): it may take Produce, Fetch, ListOffsets.
+    bool serving = false;
+    int32_t term = 0;           // the leader epoch clients see
+    int64_t committed_end = 0;  // commit index + 1: the high watermark
+  };
+  std::optional<raft_binding> raft;
+  bool replicated() const { return raft.has_value(); }
+  // May this replica answer clients for the partition (always on a single node)?
+  bool serving() const { return !raft || raft->serving; }
+  // Kafka's leader epoch: 0 on a single node, the Raft term in a cluster.
+  int32_t leader_epoch() const { return raft ? raft->term : 0; }
 
   // Bytes and records appended since start (for /metrics).
   uint64_t bytes_in = 0;
@@ -125,6 +142,26 @@ class partition_manager {
   // producer rules, rewrites offset/epoch (and LogAppendTime), writes it. `batch` is modified in place.
   result<append_outcome> append(partition& p, std::span<uint8_t> batch, int64_t now_ms);
 
+  // The two halves of append() around the write, for a Raft partition whose leader proposes the
+  // batch instead of writing it. prepare_append checks (and sets LogAppendTime); when `duplicate`
+  // is set the batch is an idempotent resend and must not be written. appended() records what was
+  // written at [base, last] in the producer state and the counters.
+  struct prepared_append {
+    int64_t producer_id = -1;
+    int16_t producer_epoch = 0;
+    int32_t first_seq = 0;
+    int32_t record_count = 0;
+    int64_t log_append_time_ms = -1;
+    std::optional<append_outcome> duplicate;
+  };
+  result<prepared_append> prepare_append(partition& p, std::span<uint8_t> batch, int64_t now_ms);
+  append_outcome appended(partition& p, const prepared_append& a, storage::offset base, storage::offset last,
+                          size_t bytes);
+
+  // Replays the batch headers at the end of the log into a fresh producer table (at start, and when
+  // a replica becomes the leader of a Raft partition).
+  result<void> rebuild_producer_state(partition& p);
+
   // Hands out producer ids for InitProducerId: unique across restarts (ids are reserved in blocks
   // persisted before use).
   result<int64_t> next_producer_id();
@@ -136,7 +173,6 @@ class partition_manager {
   partition_manager() = default;
   result<std::unique_ptr<partition>> open_partition(const topic_info& t, int32_t id, int64_t now_ms);
   std::filesystem::path partition_dir(std::string_view topic, int32_t id) const;
-  result<void> rebuild_producer_state(partition& p);
 
   std::filesystem::path dir_;
   log_defaults defaults_;

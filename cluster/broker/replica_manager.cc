@@ -2,24 +2,32 @@
 
 #include <algorithm>
 
-#include "cluster/broker/broker_service.h"
+#include "common/assert.h"
+#include "common/kafka/record_batch.h"
 #include "common/log.h"
 
 namespace tributary::cluster::broker {
 
-replica_manager::replica_manager(uv::loop& l, partition_manager& pm, replication::raft_host& host,
-                                 controller::service& ctl, int32_t default_replication_factor,
-                                 uint64_t balance_interval_ms)
+replica_manager::replica_manager(uv::loop& l, partition_manager& pm, broker_service& svc,
+                                 replication::raft_host& host, controller::service& ctl,
+                                 rpc::transport& transport, replica_manager_options options)
     : loop_(l),
       pm_(pm),
+      svc_(svc),
       host_(host),
       ctl_(ctl),
-      default_replication_factor_(default_replication_factor),
-      balance_timer_(l) {
-  balance_timer_.start_repeating(balance_interval_ms, [this] { balance_leaders(); });
+      transport_(transport),
+      opt_(options),
+      balance_timer_(l),
+      report_timer_(l),
+      report_soon_(l) {
+  balance_timer_.start_repeating(opt_.balance_interval_ms, [this] { balance_leaders(); });
+  report_timer_.start_repeating(opt_.report_interval_ms, [this] { send_reports(); });
 }
 
-replica_manager::~replica_manager() = default;
+replica_manager::~replica_manager() {
+  for (auto& [_, r] : replicas_) r.group->on_round = nullptr;
+}
 
 void replica_manager::reconcile() {
   const auto self = host_.options().self;
@@ -56,13 +64,76 @@ void replica_manager::reconcile() {
                        {"error", g.error().message()});
         continue;
       }
-      p->replicated = true;
-      replicas_[pr.group] = replica{name, i, pr.replicas, *g};
+      p->raft = partition::raft_binding{pr.group};
+      auto& r = replicas_[pr.group];
+      r = replica{name, i, pr.replicas, *g, p};
+      (*g)->on_round = [this, &r] { after_round(r); };
       TRIB_LOG_INFO("broker", "replica_opened", {"topic", name}, {"partition", i}, {"group", pr.group},
                     {"replicas", raft::to_string(boot)});
     }
   }
   host_.kick();
+}
+
+void replica_manager::after_round(replica& r) {
+  auto& node = *r.group->node;
+  auto& b = *r.part->raft;
+  bool serving = false;
+  if (node.role() == raft::role::leader) {
+    // An entry of this term committed: everything before it is committed and in the log here.
+    auto t = node.log_term(node.commit_index());
+    serving = t && *t == node.term();
+  }
+  const auto term = static_cast<int32_t>(node.term().value);
+  if (serving && !b.serving) {
+    if (auto rb = pm_.rebuild_producer_state(*r.part); !rb) {
+      TRIB_LOG_ERROR("broker", "producer_state_rebuild_failed", {"topic", r.topic},
+                     {"partition", r.partition}, {"error", rb.error().message()});
+      serving = false;
+    } else {
+      TRIB_LOG_INFO("broker", "partition_leading", {"topic", r.topic}, {"partition", r.partition},
+                    {"term", term}, {"high_watermark", node.commit_index().value + 1},
+                    {"producers", r.part->producers().size()});
+    }
+  }
+  const bool changed = serving != b.serving || term != b.term;
+  const bool served_before = b.serving;
+  b.serving = serving;
+  b.term = term;
+  const int64_t committed_end = std::max(b.committed_end, node.commit_index().value + 1);
+  const bool advanced = committed_end > b.committed_end;
+  b.committed_end = committed_end;
+  if (changed && (serving || served_before)) {
+    svc_.leadership_changed(*r.part);
+    if (!report_soon_.active()) report_soon_.start(20, [this] { send_reports(); });
+  } else if (advanced) {
+    svc_.durable_advanced(*r.part);
+  }
+}
+
+result<std::pair<storage::offset, storage::offset>> replica_manager::propose(partition& p,
+                                                                             std::span<uint8_t> batch) {
+  if (!p.raft) return fail(append_errc::not_leader);
+  auto it = replicas_.find(p.raft->group);
+  if (it == replicas_.end() || !p.serving()) return fail(append_errc::not_leader);
+  auto& node = *it->second.group->node;
+  if (node.role() != raft::role::leader) return fail(append_errc::not_leader);
+  auto view = kafka::record_batch_view::parse(batch);
+  if (!view) return fail(append_errc::corrupt_message);
+  const int64_t base = node.last_index().value + 1;
+  const auto width = static_cast<uint32_t>(view->last_offset_delta()) + 1;
+  kafka::set_base_offset(batch, base);
+  kafka::set_partition_leader_epoch(batch, static_cast<int32_t>(node.term().value));
+  raft::proposal prop{raft::payload::copy_of(batch), width};
+  auto range = node.propose(std::span<const raft::proposal>(&prop, 1));
+  if (!range) {
+    if (range.error() == raft::errc::too_many_uncommitted_bytes)
+      return fail(append_errc::not_enough_replicas);
+    return fail(append_errc::not_leader);
+  }
+  TRIB_ASSERT(range->first.value == base, "a proposal lands at the leader's next offset");
+  host_.kick();
+  return std::pair{storage::offset(base), storage::offset(range->last.value)};
 }
 
 result<void> replica_manager::create_topic(std::string_view name, int32_t partitions,
@@ -73,7 +144,7 @@ result<void> replica_manager::create_topic(std::string_view name, int32_t partit
   const auto live = ctl_.state().live_nodes().size();
   if (replication_factor == -1)
     replication_factor =
-        static_cast<int32_t>(std::min<size_t>(static_cast<size_t>(default_replication_factor_), live));
+        static_cast<int32_t>(std::min<size_t>(static_cast<size_t>(opt_.default_replication_factor), live));
   auto placed = controller::place(ctl_.state(), partitions, replication_factor);
   if (!placed) {
     return fail(placed.error() == controller::errc::invalid_partitions ? topic_errc::invalid_partitions
@@ -91,6 +162,101 @@ result<void> replica_manager::create_topic(std::string_view name, int32_t partit
     }
   });
   return {};
+}
+
+std::vector<broker_address> replica_manager::brokers() const {
+  std::vector<broker_address> out;
+  for (const auto& [id, n] : ctl_.state().nodes()) {
+    if (n.removed) continue;
+    const auto colon = n.kafka_address.rfind(':');
+    if (colon == std::string::npos) continue;
+    broker_address a;
+    a.id = static_cast<int32_t>(id.value);
+    a.host = n.kafka_address.substr(0, colon);
+    a.port = std::atoi(n.kafka_address.c_str() + colon + 1);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+int32_t replica_manager::controller_id() const {
+  const auto l = ctl_.leader();
+  return l == raft::no_node ? -1 : static_cast<int32_t>(l.value);
+}
+
+std::vector<raft::node_id> replica_manager::in_sync(const replica& r) const {
+  const auto& node = *r.group->node;
+  std::vector<raft::node_id> out{node.id()};
+  for (auto id : r.replicas) {
+    if (id == node.id()) continue;
+    auto peer = node.peer(id);
+    if (peer && peer->recent_active && peer->state == raft::progress_state::replicate) out.push_back(id);
+  }
+  return out;
+}
+
+partition_placement replica_manager::placement(std::string_view topic, int32_t partition) const {
+  partition_placement out;
+  const auto* t = ctl_.state().find_topic(topic);
+  if (t == nullptr || partition < 0 || static_cast<size_t>(partition) >= t->partitions.size()) return out;
+  const auto& pr = t->partitions[static_cast<size_t>(partition)];
+  auto ids = [](const std::vector<raft::node_id>& v) {
+    std::vector<int32_t> o;
+    for (auto id : v) o.push_back(static_cast<int32_t>(id.value));
+    return o;
+  };
+  out.replicas = ids(pr.replicas);
+  out.isr = out.replicas;
+  auto rep = reported_.find(pr.group);
+  if (auto it = replicas_.find(pr.group); it != replicas_.end()) {
+    const auto& node = *it->second.group->node;
+    if (node.leader() != raft::no_node) {
+      out.leader = static_cast<int32_t>(node.leader().value);
+      out.leader_epoch = static_cast<int32_t>(node.term().value);
+    }
+    if (node.role() == raft::role::leader) {
+      out.isr = ids(in_sync(it->second));
+    } else if (rep != reported_.end() && rep->second.term == node.term().value) {
+      out.isr = ids(rep->second.isr);
+    }
+    return out;
+  }
+  if (rep != reported_.end()) {
+    out.leader = static_cast<int32_t>(rep->second.leader.value);
+    out.leader_epoch = static_cast<int32_t>(rep->second.term);
+    out.isr = ids(rep->second.isr);
+  }
+  return out;
+}
+
+void replica_manager::send_reports() {
+  const auto self = host_.options().self;
+  controller::leader_report report{self, {}};
+  for (const auto& [group, r] : replicas_) {
+    const auto& node = *r.group->node;
+    if (node.role() == raft::role::leader) report.led.push_back({group, node.term().value, in_sync(r)});
+  }
+  const auto body = controller::encode(report);
+  for (const auto& [id, n] : ctl_.state().nodes()) {
+    if (id == self || n.removed || !transport_.connected(id)) continue;
+    transport_.call(id, rpc::api::leader_report, body, [](result<rpc::response>) {});
+  }
+}
+
+void replica_manager::handle_report(rpc::request&& req, const rpc::transport::reply_fn& reply) {
+  auto report = controller::decode_leader_report(req.body);
+  if (!report) {
+    reply(rpc::response{0, 1, "malformed leader report", {}});
+    return;
+  }
+  // What the node no longer leads is forgotten; what it leads replaces older terms.
+  std::erase_if(reported_, [&](const auto& kv) { return kv.second.leader == report->from; });
+  for (auto& l : report->led) {
+    auto& slot = reported_[l.group];
+    if (slot.leader == raft::no_node || l.term >= slot.term)
+      slot = reported{report->from, l.term, std::move(l.isr)};
+  }
+  reply(rpc::response{0, 0, {}, {}});
 }
 
 void replica_manager::balance_leaders() {
@@ -116,13 +282,18 @@ nlohmann::json replica_manager::status() const {
     const auto& node = *r.group->node;
     nlohmann::json replicas = nlohmann::json::array();
     for (auto id : r.replicas) replicas.push_back(id.value);
+    nlohmann::json isr = nlohmann::json::array();
+    if (node.role() == raft::role::leader)
+      for (auto id : in_sync(r)) isr.push_back(id.value);
     out.push_back({{"topic", r.topic},
                    {"partition", r.partition},
                    {"group", group},
                    {"replicas", std::move(replicas)},
                    {"leader", node.leader().value},
                    {"role", raft::to_string(node.role())},
+                   {"serving", r.part->serving()},
                    {"term", node.term().value},
+                   {"isr", std::move(isr)},
                    {"high_watermark", node.commit_index().value + 1},
                    {"log_end", node.last_index().value + 1}});
   }

@@ -1,6 +1,7 @@
 #pragma once
 // Cluster mode: the partitions this node holds a replica of, each a Raft group over its segment log
-// (hosted by the node's raft_host), kept in line with the controller's metadata.
+// (hosted by the node's raft_host), kept in line with the controller's metadata; and the Kafka
+// side's view of the cluster (cluster_hooks).
 //
 //  - reconcile() (after every metadata change and at start): a topic in the metadata that this node
 //    does not know yet is created locally with only the partitions placed on this node (the others
@@ -9,11 +10,19 @@
 //  - Topics are created through the controller: create_topic() validates, places the replicas
 //    (controller::place) and submits the command; the topic appears once it is committed and
 //    reconciled on each replica (as Kafka's CreateTopics with timeout 0).
+//  - Produce: propose() rewrites a checked batch's base offset (the group's next offset) and leader
+//    epoch (the term) and proposes it. After every Raft round each hosted partition's binding is
+//    refreshed (partition::raft_binding): the high watermark follows the commit index (waking
+//    acks=-1 producers and long-polling consumers), and a replica serves only while it leads and
+//    has committed an entry of its own term. When it starts serving, its producer state is rebuilt
+//    from its log (which then holds everything committed), so idempotent resends of batches the old
+//    leader wrote are recognised.
+//  - Leader reports: every 500 ms (and soon after a change) each node tells the others which
+//    partitions it leads, so any node can answer Metadata for partitions it does not replicate.
 //  - Preferred leaders: a leader that is not its partition's first replica hands leadership back to
 //    it once it is caught up, so leaderships stay spread as placed (after a node restarts, say).
 //
-// Work in progress (issue 9): Produce and Fetch do not go through the Raft groups yet; internal
-// topics (__consumer_offsets) stay local to each node.
+// Still local to each node: internal topics (__consumer_offsets); see issue 9's notes.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -21,25 +30,43 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cluster/broker/broker_service.h"
 #include "cluster/broker/partition_manager.h"
+#include "cluster/controller/leader_report.h"
 #include "cluster/controller/service.h"
 #include "cluster/replication/raft_host.h"
+#include "cluster/rpc/transport.h"
 #include "common/uv/timer.h"
 
 namespace tributary::cluster::broker {
 
-class replica_manager {
+struct replica_manager_options {
+  int32_t default_replication_factor = 3;
+  uint64_t balance_interval_ms = 1000;  // preferred-leader check
+  uint64_t report_interval_ms = 500;    // leader reports to the other nodes
+};
+
+class replica_manager final : public cluster_hooks {
  public:
-  replica_manager(uv::loop& l, partition_manager& pm, replication::raft_host& host, controller::service& ctl,
-                  int32_t default_replication_factor, uint64_t balance_interval_ms);
-  ~replica_manager();
+  replica_manager(uv::loop& l, partition_manager& pm, broker_service& svc, replication::raft_host& host,
+                  controller::service& ctl, rpc::transport& transport, replica_manager_options options);
+  ~replica_manager() override;
 
   void reconcile();
-  // Validates and submits a new topic to the controller. -1 replication factor: min(3, live nodes).
-  result<void> create_topic(std::string_view name, int32_t partitions, int32_t replication_factor,
-                            const topic_config& cfg);
   // Every hosted partition: replicas, leader, term, commit and log end (for /v1/cluster).
   nlohmann::json status() const;
+  // A leader report from another node (rpc::api::leader_report).
+  void handle_report(rpc::request&& req, const rpc::transport::reply_fn& reply);
+
+  // ---- cluster_hooks
+  // -1 replication factor: min(default, live nodes).
+  result<void> create_topic(std::string_view name, int32_t partitions, int32_t replication_factor,
+                            const topic_config& cfg) override;
+  result<std::pair<storage::offset, storage::offset>> propose(partition& p,
+                                                              std::span<uint8_t> batch) override;
+  std::vector<broker_address> brokers() const override;
+  int32_t controller_id() const override;
+  partition_placement placement(std::string_view topic, int32_t partition) const override;
 
  private:
   struct replica {
@@ -47,16 +74,30 @@ class replica_manager {
     int32_t partition = 0;
     std::vector<raft::node_id> replicas;
     replication::hosted_group* group = nullptr;
+    broker::partition* part = nullptr;
   };
+  struct reported {
+    raft::node_id leader;
+    int64_t term = 0;
+    std::vector<raft::node_id> isr;
+  };
+  void after_round(replica& r);
+  std::vector<raft::node_id> in_sync(const replica& r) const;
   void balance_leaders();
+  void send_reports();
 
   uv::loop& loop_;
   partition_manager& pm_;
+  broker_service& svc_;
   replication::raft_host& host_;
   controller::service& ctl_;
-  int32_t default_replication_factor_;
-  std::map<uint64_t, replica> replicas_;  // by Raft group id
+  rpc::transport& transport_;
+  replica_manager_options opt_;
+  std::map<uint64_t, replica> replicas_;   // by Raft group id
+  std::map<uint64_t, reported> reported_;  // other nodes' leaderships, by Raft group id
   uv::timer balance_timer_;
+  uv::timer report_timer_;
+  uv::timer report_soon_;
 };
 
 }  // namespace tributary::cluster::broker

@@ -30,6 +30,7 @@ protocol::error_code to_kafka_error(std::error_code ec) {
       case broker::append_errc::fenced_epoch: return error_code::invalid_producer_epoch;
       case broker::append_errc::storage_error: return error_code::kafka_storage_error;
       case broker::append_errc::not_leader: return error_code::not_leader_or_follower;
+      case broker::append_errc::not_enough_replicas: return error_code::not_enough_replicas;
     }
   }
   if (ec.category() == errc_category<tributary::kafka::record_errc>()) {
@@ -46,6 +47,17 @@ protocol::error_code to_kafka_error(std::error_code ec) {
     return error_code::kafka_storage_error;
   }
   return error_code::unknown_server_error;
+}
+
+}  // namespace tributary::cluster::kafka
+
+namespace tributary::cluster::kafka {
+
+protocol::error_code leader_error(const broker::partition& p, int32_t current_leader_epoch) {
+  if (!p.serving()) return protocol::error_code::not_leader_or_follower;
+  if (current_leader_epoch < 0 || current_leader_epoch == p.leader_epoch()) return protocol::error_code::none;
+  return current_leader_epoch < p.leader_epoch() ? protocol::error_code::fenced_leader_epoch
+                                                 : protocol::error_code::unknown_leader_epoch;
 }
 
 }  // namespace tributary::cluster::kafka

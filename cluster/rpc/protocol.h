@@ -103,6 +103,7 @@ struct raft_batch {
 // Node-to-node calls. The body's encoding belongs to the api (see the services that use them).
 enum class api : uint16_t {
   controller_command = 1,  // a node asks the controller leader to propose a metadata command
+  leader_report = 2,       // a node tells another which partitions it leads (controller/leader_report.h)
 };
 
 struct request {

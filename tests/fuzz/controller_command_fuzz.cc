@@ -1,11 +1,13 @@
-// Fuzzes the controller's decoders (cluster/controller/metadata.h): a group-0 command, and a
-// metadata snapshot. For any input: no crash, no exception; a command that decodes re-encodes to a
-// command that decodes the same; applying it to a small cluster never breaks the state's invariants
-// (a snapshot of the result restores the same state).
+// Fuzzes the controller's decoders (cluster/controller/metadata.h): a group-0 command, a
+// metadata snapshot, and a leader report (leader_report.h: decodes re-encode to the same report). For any
+// input: no crash, no exception; a command that decodes re-encodes to a command that decodes the same;
+// applying it to a small cluster never breaks the state's invariants (a snapshot of the result restores the
+// same state).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "cluster/controller/leader_report.h"
 #include "cluster/controller/metadata.h"
 #include "common/assert.h"
 
@@ -30,6 +32,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto back = metadata::from_json(m->to_json());
       TRIB_ASSERT(back.has_value() && *back == *m);
     }
+  }
+  if (auto r = decode_leader_report(in)) {
+    auto again = decode_leader_report(encode(*r));
+    TRIB_ASSERT(again.has_value() && *again == *r);
   }
   return 0;
 }

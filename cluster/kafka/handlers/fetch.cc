@@ -16,6 +16,10 @@
 // session", which the protocol allows); a non-zero session_id is FETCH_SESSION_ID_NOT_FOUND and a
 // session epoch > 0 without a session INVALID_FETCH_SESSION_EPOCH. current_leader_epoch (v9+) other
 // than -1 or ours is FENCED_LEADER_EPOCH (older) or UNKNOWN_LEADER_EPOCH (newer).
+//
+// In a cluster only the serving leader of a Raft partition answers (others: NOT_LEADER_OR_FOLLOWER,
+// the client refreshes its metadata); the high watermark is the commit index + 1, so consumers read
+// committed data only. A leadership change wakes a parked fetch, which then answers the error.
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -56,13 +60,6 @@ uint64_t count_records(byte_span data) {
   return n;
 }
 
-p::error_code check_leader_epoch(int32_t current_leader_epoch) {
-  if (current_leader_epoch < 0 || current_leader_epoch == broker::broker_service::leader_epoch)
-    return p::error_code::none;
-  return current_leader_epoch < broker::broker_service::leader_epoch ? p::error_code::fenced_leader_epoch
-                                                                     : p::error_code::unknown_leader_epoch;
-}
-
 fetch_answer read_all(request_context& ctx, const p::fetch_request& req) {
   auto& b = ctx.broker();
   fetch_answer a;
@@ -91,7 +88,7 @@ fetch_answer read_all(request_context& ctx, const p::fetch_request& req) {
         a.has_error = true;
         continue;
       }
-      if (auto e = check_leader_epoch(fp.current_leader_epoch); e != p::error_code::none) {
+      if (auto e = leader_error(*part, fp.current_leader_epoch); e != p::error_code::none) {
         pd.error_code = e;
         a.has_error = true;
         continue;

@@ -77,10 +77,8 @@ void list_offsets(request_context& ctx, protocol::list_offsets_request& req) {
         pr.error_code = p::error_code::unknown_topic_or_partition;
         continue;
       }
-      if (rp.current_leader_epoch >= 0 && rp.current_leader_epoch != broker::broker_service::leader_epoch) {
-        pr.error_code = rp.current_leader_epoch < broker::broker_service::leader_epoch
-                            ? p::error_code::fenced_leader_epoch
-                            : p::error_code::unknown_leader_epoch;
+      if (auto e = leader_error(*part, rp.current_leader_epoch); e != p::error_code::none) {
+        pr.error_code = e;
         continue;
       }
       found f;
@@ -96,8 +94,7 @@ void list_offsets(request_context& ctx, protocol::list_offsets_request& req) {
         }
         f = *hit;
       }
-      if (rp.timestamp == k_earliest || rp.timestamp == k_latest)
-        f.epoch = broker::broker_service::leader_epoch;
+      if (rp.timestamp == k_earliest || rp.timestamp == k_latest) f.epoch = part->leader_epoch();
       if (v == 0) {
         if (f.offset >= 0 && rp.max_num_offsets > 0) pr.old_style_offsets.push_back(f.offset);
       } else {

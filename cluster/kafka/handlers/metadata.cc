@@ -4,6 +4,12 @@
 // allow_auto_topic_creation from v4), synchronously, so the answer already describes them. v10+:
 // topic ids; a topic asked for by id alone that does not exist gets UNKNOWN_TOPIC_ID. The internal
 // topic __consumer_offsets is left out of "every topic" and described (is_internal) when asked by name.
+//
+// In a cluster: every registered node is a broker, the controller is the leader of the controller
+// quorum, and each Raft partition names its replicas and its current leader and epoch (known here
+// for the partitions this node replicates, and from the other nodes' leader reports for the rest);
+// a partition without a known leader is LEADER_NOT_AVAILABLE (retriable). Internal topics are still
+// local to each node (this node leads them).
 #include <charconv>
 
 #include "cluster/broker/group_service.h"
@@ -45,9 +51,20 @@ p::metadata_response::topic describe(broker::broker_service& b, const broker::to
   out.is_internal = t.name == broker::group_service::offsets_topic;
   out.topic_id = to_uuid(t.topic_id);
   out.partitions.reserve(static_cast<size_t>(t.partitions));
+  const bool replicated = b.clustered() && !t.name.starts_with("__");
   for (int32_t i = 0; i < t.partitions; ++i) {
     p::metadata_response::partition part;
     part.partition_index = i;
+    if (replicated) {
+      auto placed = b.cluster()->placement(t.name, i);
+      if (placed.leader < 0) part.error_code = p::error_code::leader_not_available;
+      part.leader_id = placed.leader;
+      part.leader_epoch = placed.leader_epoch;
+      part.replica_nodes = std::move(placed.replicas);
+      part.isr_nodes = std::move(placed.isr);
+      out.partitions.push_back(std::move(part));
+      continue;
+    }
     part.leader_id = b.node_id();
     part.leader_epoch = broker::broker_service::leader_epoch;
     part.replica_nodes = {b.node_id()};
@@ -63,9 +80,14 @@ void metadata(request_context& ctx, protocol::metadata_request& req) {
   auto& b = ctx.broker();
   const int16_t v = ctx.version();
   p::metadata_response r;
-  r.brokers.push_back({b.node_id(), b.advertised().host, b.advertised().port, std::nullopt});
   r.cluster_id = b.cluster_id();
-  r.controller_id = b.node_id();
+  if (const auto* c = b.cluster()) {
+    for (auto& n : c->brokers()) r.brokers.push_back({n.id, std::move(n.host), n.port, std::nullopt});
+    r.controller_id = c->controller_id();
+  } else {
+    r.brokers.push_back({b.node_id(), b.advertised().host, b.advertised().port, std::nullopt});
+    r.controller_id = b.node_id();
+  }
 
   // v0: an empty list means every topic; v1+: null means every topic, empty means none.
   const bool all = !req.topics || (v == 0 && req.topics->empty());

@@ -12,6 +12,13 @@
 // the group commit has fdatasync'ed every batch of the request (the high watermark passed it); -1 in
 // interval mode answers after the append; 0 never answers, and, as Kafka does, closes the connection
 // when a partition failed, so that the client refreshes its metadata.
+//
+// A Raft partition (cluster mode) takes batches on its serving leader only (NOT_LEADER_OR_FOLLOWER
+// elsewhere). acks=-1 answers once the group committed the batch (a majority has it on disk: the
+// high watermark passed it), whatever flush.mode says; acks=1 once the leader proposed it (it may
+// be lost with the leader, as Kafka's acks=1). A leader deposed while a batch waits answers
+// NOT_LEADER_OR_FOLLOWER: the batch may or may not survive, and the producer resends it to the new
+// leader (an idempotent producer's resend is recognised there and not written twice).
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +71,7 @@ struct waiting_partition {
   std::string topic;
   int32_t id;
   int64_t target;  // durable once the high watermark reaches this (last offset + 1)
+  int32_t epoch;   // the leader epoch it was appended in (a Raft partition's term)
 };
 
 struct parked_produce {
@@ -87,6 +95,11 @@ void on_wake(const std::shared_ptr<parked_produce>& st, broker::wake_reason why)
     }
     if (b.storage_failed(*now)) {
       pr.error_code = p::error_code::kafka_storage_error;
+      pr.base_offset = -1;
+      continue;
+    }
+    if (!now->serving() || now->leader_epoch() != w.epoch) {  // deposed (or re-elected) meanwhile
+      pr.error_code = p::error_code::not_leader_or_follower;
       pr.base_offset = -1;
       continue;
     }
@@ -170,9 +183,10 @@ void produce(request_context& ctx, protocol::produce_request& req) {
       pr.base_offset = out->base.value;
       pr.log_append_time_ms = out->log_append_time_ms;
       pr.log_start_offset = part->log().start_offset().value;
-      if (wait_durable && part->high_watermark().value <= out->last.value) {
-        waiting.push_back(
-            {topic_index, tr.partition_responses.size() - 1, part, td.name, pd.index, out->last.value + 1});
+      if ((wait_durable || (req.acks == -1 && part->replicated())) &&
+          part->high_watermark().value <= out->last.value) {
+        waiting.push_back({topic_index, tr.partition_responses.size() - 1, part, td.name, pd.index,
+                           out->last.value + 1, part->leader_epoch()});
       }
     }
   }

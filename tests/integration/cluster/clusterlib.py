@@ -62,3 +62,35 @@ class cluster:
             return bool(lead)
         wait_for(probe, timeout_s, f"the nodes to agree on a controller leader ({registered} nodes)")
         return found[-1]
+
+    def partitions(self, i, topic=None):
+        """{(topic, partition): status} of the replicas node i hosts ({} when it does not answer)."""
+        s = self.status(i)
+        if s is None:
+            return {}
+        return {(p["topic"], p["partition"]): p for p in s["partitions"] if topic is None or p["topic"] == topic}
+
+    def serving_leader(self, topic, partition):
+        """The live node that leads and serves (topic, partition), by its own account; else None."""
+        for i in self.running():
+            p = self.partitions(i, topic).get((topic, partition))
+            if p and p["role"] == "leader" and p["serving"]:
+                return i
+        return None
+
+    def wait_serving(self, topic, partitions, timeout_s=30, preferred=False):
+        """{partition: leader} once every partition of `topic` has a serving leader (its preferred
+        replica, the first one placed, when `preferred`)."""
+        found = {}
+
+        def probe():
+            for p in range(partitions):
+                lead = self.serving_leader(topic, p)
+                if lead is None:
+                    return False
+                if preferred and self.partitions(lead, topic)[(topic, p)]["replicas"][0] != lead:
+                    return False
+                found[p] = lead
+            return True
+        wait_for(probe, timeout_s, f"a serving leader for each of {topic}'s {partitions} partitions")
+        return dict(found)

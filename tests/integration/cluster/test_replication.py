@@ -1,0 +1,175 @@
+"""Produce and consume through Raft across three real processes (issue 9's first test).
+
+Three nodes, a topic of 3 partitions at replication factor 3. confluent-kafka produces 200,000
+records with acks=all and enable.idempotence while the test kills -9 the leader of partition 0 twice
+(restarting each victim a few seconds later). Every record whose delivery was acknowledged must then
+be read exactly once, in order, per partition, from whichever node leads it. Along the way:
+Metadata from any node names every node and each partition's leader; a follower answers Produce and
+Fetch with NOT_LEADER_OR_FOLLOWER (the client refreshes and carries on)."""
+import threading
+import time
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+import clusterlib  # first: puts tests/integration/broker on the path
+from clusterlib import brokerlib, check
+
+TOPIC = "readings"
+PARTITIONS = 3
+RECORDS = 200_000
+
+
+def produce_with_kills(c, leaders):
+    bootstrap = ",".join(n.bootstrap for n in c.nodes.values())
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
+                         "linger.ms": 5, "message.timeout.ms": 120000, "topic.metadata.refresh.interval.ms": 1000})
+    acked = {p: [] for p in range(PARTITIONS)}
+    errors = []
+
+    def delivered(err, msg):
+        if err is not None:
+            errors.append(str(err))
+            return
+        p, seq = msg.value().decode().split(":")
+        acked[int(p)].append((int(seq), msg.offset()))
+
+    # The kills come when a share of the records is acknowledged, with at most 20,000 in flight; a
+    # victim is restarted 3 s after its kill, and the next kill waits until it is back in the cluster.
+    kills = [RECORDS * 3 // 10, RECORDS * 65 // 100]
+    restarts = []
+    seq = [0] * PARTITIONS
+    deadline = time.monotonic() + 240
+
+    def n_acked():
+        return sum(len(v) for v in acked.values())
+
+    def housekeeping():
+        check(time.monotonic() < deadline, "produce loop within its time bound")
+        for at, victim in list(restarts):
+            if time.monotonic() >= at:
+                c.nodes[victim].start()
+                restarts.remove((at, victim))
+        if kills and n_acked() >= kills[0] and not restarts:
+            kills.pop(0)
+            brokerlib.wait_for(lambda: all(c.partitions(i, TOPIC) for i in c.nodes), 30,
+                               "every node back and replicating")
+            brokerlib.wait_for(lambda: c.serving_leader(TOPIC, 0) is not None, 30, "a leader for partition 0")
+            victim = c.serving_leader(TOPIC, 0)
+            c.nodes[victim].kill()
+            print(f"{n_acked()} acknowledged: killed node {victim} (leader of partition 0)", flush=True)
+            restarts.append((time.monotonic() + 3, victim))
+
+    for i in range(RECORDS):
+        while i - n_acked() - len(errors) > 20_000:
+            producer.poll(0.05)
+            housekeeping()
+        housekeeping()
+        p = i % PARTITIONS
+        value = f"{p}:{seq[p]}".encode()
+        seq[p] += 1
+        while True:
+            try:
+                producer.produce(TOPIC, value=value, partition=p, on_delivery=delivered)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+    remaining = len(producer)
+    while remaining > 0 or restarts:
+        remaining = producer.flush(0.2)
+        housekeeping()
+    check(not kills, f"both kills happened ({kills} left)")
+    check(remaining == 0, f"every record delivered or failed within the bound ({remaining} left)")
+    check(not errors, f"no delivery failed: {errors[:5]} ({len(errors)} in all)")
+    return acked
+
+
+def consume_all(c, leaders_hint):
+    bootstrap = ",".join(n.bootstrap for n in c.nodes.values())
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "verify", "enable.auto.commit": False,
+                         "auto.offset.reset": "earliest", "enable.partition.eof": True})
+    ends = {}
+    md = consumer.list_topics(TOPIC, timeout=15)
+    check(len(md.topics[TOPIC].partitions) == PARTITIONS, f"the consumer sees {TOPIC}: {md.topics[TOPIC]}")
+    for p in range(PARTITIONS):
+        def watermark():  # retried: a leader just elected may not be in every node's Metadata yet
+            try:
+                ends[p] = consumer.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=5)[1]
+                return True
+            except KafkaException:
+                return False
+        brokerlib.wait_for(watermark, 30, f"the high watermark of partition {p}", interval_s=0.5)
+    consumer.assign([TopicPartition(TOPIC, p, 0) for p in range(PARTITIONS)])
+    got = {p: [] for p in range(PARTITIONS)}
+    done = set(p for p in range(PARTITIONS) if ends[p] == 0)
+    deadline = time.monotonic() + 120
+    while len(done) < PARTITIONS:
+        check(time.monotonic() < deadline, f"consumed up to the high watermarks {ends} in time")
+        for m in consumer.consume(1000, timeout=1.0):
+            if m.error():
+                check(m.error().code() == KafkaError._PARTITION_EOF, f"consume error {m.error()}")
+                if m.offset() >= ends[m.partition()]:  # control batches (Raft no-ops) may end the log
+                    done.add(m.partition())
+                continue
+            p, seq = m.value().decode().split(":")
+            got[m.partition()].append((int(seq), m.offset()))
+    consumer.close()
+    return got
+
+
+def main(binary, workdir):
+    c = clusterlib.cluster(binary, workdir, nodes=3, seeds=3)
+    c.start()
+    c.wait_leader(registered=3)
+    admin = AdminClient({"bootstrap.servers": c.nodes[3].bootstrap})
+    for _, f in admin.create_topics([NewTopic(TOPIC, PARTITIONS, -1)], request_timeout=15).items():
+        f.result(timeout=15)
+    leaders = c.wait_serving(TOPIC, PARTITIONS, preferred=True)
+
+    # Metadata from every node: three brokers, and the leader each node names is the serving one.
+    for i in c.nodes:
+        md = AdminClient({"bootstrap.servers": c.nodes[i].bootstrap}).list_topics(TOPIC, timeout=10)
+        check(sorted(md.brokers) == [1, 2, 3], f"node {i} names every node: {sorted(md.brokers)}")
+        for p, pm in md.topics[TOPIC].partitions.items():
+            check(pm.leader == leaders[p], f"node {i}: partition {p} led by {pm.leader}, not {leaders[p]}")
+            check(sorted(pm.replicas) == [1, 2, 3], f"partition {p} replicas {pm.replicas}")
+
+    # A follower refuses (NOT_LEADER_OR_FOLLOWER) rather than write behind Raft's back.
+    follower = next(i for i in c.nodes if i != leaders[0])
+    raw = brokerlib.raw_client(c.nodes[follower].kafka_port)
+    raw.send(brokerlib.request_frame(0, 3, 7, brokerlib.produce_v3_body(
+        TOPIC, 0, brokerlib.record_batch([b"x"]), acks=-1)))
+    _, body = raw.recv_frame()
+    raw.close()
+    resp = brokerlib.parse_produce_v3_response(body)
+    check(resp[0][2] == 6, f"a follower answers NOT_LEADER_OR_FOLLOWER (6): {resp}")
+
+    t0 = time.monotonic()
+    acked = produce_with_kills(c, leaders)
+    n_acked = sum(len(v) for v in acked.values())
+    print(f"produced {n_acked} acknowledged records in {time.monotonic() - t0:.1f}s with two leader kills")
+    check(n_acked == RECORDS, f"every record acknowledged ({n_acked} of {RECORDS})")
+    c.wait_serving(TOPIC, PARTITIONS)
+
+    got = consume_all(c, leaders)
+    for p in range(PARTITIONS):
+        seqs = [s for s, _ in got[p]]
+        offsets = [o for _, o in got[p]]
+        check(offsets == sorted(set(offsets)), f"partition {p}: offsets strictly increase")
+        check(len(seqs) == len(set(seqs)), f"partition {p}: no record twice "
+              f"({len(seqs) - len(set(seqs))} duplicates)")
+        check(seqs == sorted(seqs), f"partition {p}: records in the order produced")
+        want = sorted(s for s, _ in acked[p])
+        check(seqs == want, f"partition {p}: every acknowledged record, exactly once "
+              f"(got {len(seqs)}, acked {len(want)})")
+        acked_offsets = {s: o for s, o in acked[p]}
+        check(all(acked_offsets[s] == o for s, o in got[p]), f"partition {p}: at the offsets acknowledged")
+    print(f"consumed {sum(len(v) for v in got.values())} records: each acknowledged one exactly once, in order")
+    for i in c.running():
+        rc, _ = c.nodes[i].stop()
+        check(rc == 0, f"node {i} exits 0, not {rc}")
+
+
+if __name__ == "__main__":
+    brokerlib.run_test(main)
