@@ -121,7 +121,7 @@ result<const topic_info*> broker_service::get_or_create(std::string_view name, b
   if (const topic_info* t = find_topic(name)) return t;
   TRIB_TRY_VOID(topic_table::validate_name(name));
   if (!allow || !cfg_.auto_create_topics) return fail(topic_errc::unknown_topic);
-  if (cluster_ && !name.starts_with("__")) {
+  if (cluster_) {
     // Created through the controller: the topic exists here once committed and reconciled; until
     // then the client sees a retriable unknown topic and asks again.
     TRIB_TRY_VOID(cluster_->create_topic(name, cfg_.default_partitions, -1, {}));
@@ -140,7 +140,7 @@ result<const topic_info*> broker_service::create_topic(std::string_view name, in
   if (find_topic(name)) return fail(topic_errc::already_exists);
   if (partitions < 1 || partitions > topic_table::partitions_max) return fail(topic_errc::invalid_partitions);
   if (validate_only) return nullptr;
-  if (cluster_ && !name.starts_with("__")) {
+  if (cluster_) {
     TRIB_TRY_VOID(cluster_->create_topic(name, partitions, replication_factor, cfg));
     return nullptr;  // submitted to the controller (CreateTopics with timeout 0 semantics)
   }
@@ -244,6 +244,8 @@ result<append_outcome> broker_service::append_replicated(partition& p, std::span
 }
 
 void broker_service::leadership_changed(partition& p) {
+  // The group coordinator loads or unloads the groups of an offsets partition.
+  if (groups_ != nullptr) groups_->partition_leadership(p);
   // The waiters re-check the partition (serving, epoch, high watermark) when they wake.
   waiters_.gone(&p);
   waiting_gauge_->set(static_cast<int64_t>(waiters_.size()));

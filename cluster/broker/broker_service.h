@@ -150,8 +150,9 @@ class broker_service {
   std::vector<config_entry> topic_configs(const topic_info& t) const;
   std::vector<config_entry> broker_configs() const;
 
-  // ---- cluster mode (nullptr on a single node): topics are created through the controller, Raft
-  // partitions are written through their group, Metadata describes every node (cluster_hooks).
+  // ---- cluster mode (nullptr on a single node): topics (__consumer_offsets too) are created through
+  // the controller, Raft partitions are written through their group, Metadata describes every node
+  // (cluster_hooks).
   bool clustered() const { return cluster_ != nullptr; }
   void set_cluster(cluster_hooks* c) { cluster_ = c; }
   const cluster_hooks* cluster() const { return cluster_; }

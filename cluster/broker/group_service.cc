@@ -75,9 +75,48 @@ error_code group_service::coordinator_for(std::string_view group_id, int32_t& no
   if (stopped_) return error_code::coordinator_not_available;
   if (auto e = ensure_topic(); e != error_code::none) return e;
   // The leader of the group's partition. A single node leads every partition.
-  (void)group::partition_for(group_id, partition_count_);
+  const int32_t index = group::partition_for(group_id, partition_count_);
+  if (const auto* c = svc_.cluster()) {
+    node_id = c->placement(offsets_topic, index).leader;
+    return node_id < 0 ? error_code::coordinator_not_available : error_code::none;
+  }
   node_id = svc_.node_id();
   return error_code::none;
+}
+
+error_code group_service::check_coordinator(std::string_view group_id) {
+  if (stopped_) return error_code::coordinator_not_available;
+  if (!svc_.clustered()) return error_code::none;
+  if (ensure_topic() != error_code::none) return error_code::coordinator_not_available;
+  const int32_t index = group::partition_for(group_id, partition_count_);
+  const partition* p = svc_.find(offsets_topic, index);
+  if (p == nullptr || !p->serving()) return error_code::not_coordinator;
+  return loaded_.contains(index) ? error_code::none : error_code::coordinator_load_in_progress;
+}
+
+void group_service::partition_leadership(partition& p) {
+  if (stopped_ || p.topic() != offsets_topic) return;
+  if (auto e = ensure_topic(); e != error_code::none) return;
+  const int32_t index = p.id();
+  // Whatever the core holds for this partition is stale now (serving again after another leader,
+  // or not serving any more): forget it, answering parked requests.
+  group::outputs out;
+  std::vector<std::string> ids;
+  for (const auto& [id, _] : core_.groups())
+    if (group::partition_for(id, partition_count_) == index) ids.push_back(id);
+  for (const auto& id : ids) core_.unload(id, out);
+  loaded_.erase(index);
+  if (p.serving()) {
+    if (auto r = replay(p); !r) {
+      TRIB_LOG_ERROR("groups", "partition_replay_failed", {"partition", index},
+                     {"error", r.error().message()});
+    } else {
+      loaded_.insert(index);
+    }
+  }
+  TRIB_LOG_INFO("groups", p.serving() ? "coordinating" : "not_coordinating", {"partition", index},
+                {"groups_unloaded", ids.size()});
+  dispatch(out);
 }
 
 partition* group_service::offsets_partition(std::string_view group_id) {
@@ -172,6 +211,7 @@ result<void> group_service::replay(partition& p) {
 }
 
 result<void> group_service::load() {
+  if (svc_.clustered()) return {};  // each partition is replayed when its replica here starts serving
   const topic_info* t = svc_.find_topic(offsets_topic);
   if (!t) return {};
   partition_count_ = t->partitions;
@@ -191,7 +231,7 @@ size_t group_service::compact_if_needed() {
   size_t n = 0;
   for (int32_t i = 0; i < partition_count_; ++i) {
     partition* p = svc_.find(offsets_topic, i);
-    if (!p) continue;
+    if (!p || p->replicated()) continue;  // a Raft log is cut by Raft only (not yet: see issue 9)
     auto& st = partitions_[i];
     const uint64_t size = p->log().size_bytes();
     if (st.compacting || size <= cfg_.groups.offsets_compact_bytes || size <= 4 * st.live_bytes) continue;
@@ -292,9 +332,9 @@ void group_service::persist_groups(const std::vector<std::string>& ids) {
 }
 
 void group_service::join(group::join_request req, join_callback cb) {
-  if (stopped_) {
+  if (auto e = check_coordinator(req.group_id); e != error_code::none) {
     group::join_result r;
-    r.error = error_code::coordinator_not_available;
+    r.error = e;
     r.member_id = req.member_id;
     cb(r);
     return;
@@ -307,8 +347,8 @@ void group_service::join(group::join_request req, join_callback cb) {
 }
 
 void group_service::sync(group::sync_request req, sync_callback cb) {
-  if (stopped_) {
-    cb(group::sync_result{error_code::coordinator_not_available, {}});
+  if (auto e = check_coordinator(req.group_id); e != error_code::none) {
+    cb(group::sync_result{e, {}});
     return;
   }
   const auto id = next_request_++;
@@ -320,6 +360,7 @@ void group_service::sync(group::sync_request req, sync_callback cb) {
 
 error_code group_service::heartbeat(std::string_view group_id, int32_t generation, std::string_view member_id,
                                     const std::optional<std::string>& instance_id) {
+  if (auto e = check_coordinator(group_id); e != error_code::none) return e;
   group::outputs out;
   auto e = core_.heartbeat(group_id, generation, member_id, instance_id, now(), out);
   dispatch(out);
@@ -329,6 +370,10 @@ error_code group_service::heartbeat(std::string_view group_id, int32_t generatio
 std::vector<error_code> group_service::leave(std::string_view group_id,
                                              const std::vector<group::member_ref>& members,
                                              error_code& group_error) {
+  if (auto e = check_coordinator(group_id); e != error_code::none) {
+    group_error = e;
+    return std::vector<error_code>(members.size(), e);
+  }
   group::outputs out;
   auto r = core_.leave(group_id, members, now(), out, group_error);
   dispatch(out);
@@ -342,8 +387,8 @@ void group_service::commit(std::string_view group_id, int32_t generation, std::s
     for (auto& en : entries) en.error = e;
     cb(std::move(entries));
   };
-  if (stopped_) return fail_all(error_code::coordinator_not_available);
   if (group_id.empty()) return fail_all(error_code::invalid_group_id);
+  if (auto ce = check_coordinator(group_id); ce != error_code::none) return fail_all(ce);
   partition* p = offsets_partition(group_id);
   if (!p) return fail_all(error_code::coordinator_not_available);
   const auto e = core_.validate_commit(group_id, generation, member_id, instance_id, now());
@@ -407,6 +452,7 @@ void group_service::commit(std::string_view group_id, int32_t generation, std::s
 }
 
 error_code group_service::delete_group(std::string_view group_id) {
+  if (auto e = check_coordinator(group_id); e != error_code::none) return e;
   if (auto e = core_.can_delete(group_id); e != error_code::none) return e;
   partition* p = offsets_partition(group_id);
   if (!p) return error_code::coordinator_not_available;

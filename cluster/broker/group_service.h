@@ -16,7 +16,12 @@
 //    whole segment before it is deleted. A crash in between only leaves the old records in place.
 //  - Retention: the offsets of a group Empty for groups.offsets_retention_ms expire (tombstones).
 //  - Coordinator = the leader of the group's partition (hash of the group id). On a single node that
-//    is this node; coordinator_for() is the seam for the cluster.
+//    is this node. In a cluster __consumer_offsets is a replicated topic like any other: the node
+//    whose replica of a partition serves (leads, with its term's entry committed) replays that
+//    partition into the core and coordinates its groups (partition_leadership); when it stops
+//    serving, the groups are unloaded (parked joins and syncs answer NOT_COORDINATOR). Requests for
+//    a group this node does not coordinate answer NOT_COORDINATOR, so clients ask FindCoordinator
+//    again and follow the partition's leader.
 //
 // Runs on the event-loop thread.
 #include <cstdint>
@@ -24,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -72,9 +78,14 @@ class group_service {
   // for the coordinator again) and stops the timer.
   void shutdown();
 
-  // The node coordinating `group_id`: NONE and the node id, or an error (COORDINATOR_NOT_AVAILABLE
-  // when __consumer_offsets cannot be created, NOT_COORDINATOR when another node leads the partition).
+  // The node coordinating `group_id`: NONE and the node id, or COORDINATOR_NOT_AVAILABLE
+  // (__consumer_offsets cannot be created, or is being created, or its partition has no leader).
   error_code coordinator_for(std::string_view group_id, int32_t& node_id);
+  // NONE when this node coordinates `group_id` now; else NOT_COORDINATOR, or
+  // COORDINATOR_LOAD_IN_PROGRESS while its partition is being replayed, or COORDINATOR_NOT_AVAILABLE.
+  error_code check_coordinator(std::string_view group_id);
+  // A partition of __consumer_offsets started or stopped serving here (cluster mode).
+  void partition_leadership(partition& p);
   // Creates __consumer_offsets if needed (Metadata asking for it by name).
   error_code ensure_topic();
 
@@ -137,6 +148,7 @@ class group_service {
   std::unordered_map<group::request_id, sync_callback> syncs_;
   std::map<int32_t, partition_state> partitions_;
   bool stopped_ = false;
+  std::set<int32_t> loaded_;     // cluster mode: the offsets partitions whose groups are in the core
   int32_t partition_count_ = 0;  // of __consumer_offsets once it exists (may differ from the config)
 
   struct lag_gauges {

@@ -141,6 +141,7 @@ result<void> replica_manager::create_topic(std::string_view name, int32_t partit
   TRIB_TRY_VOID(topic_table::validate_name(name));
   if (ctl_.state().find_topic(name) != nullptr || pm_.topics().find(name) != nullptr)
     return fail(topic_errc::already_exists);
+  if (creating_.contains(name)) return {};  // submitted already (auto-create asked again meanwhile)
   const auto live = ctl_.state().live_nodes().size();
   if (replication_factor == -1)
     replication_factor =
@@ -154,7 +155,10 @@ result<void> replica_manager::create_topic(std::string_view name, int32_t partit
       std::string(name), random_topic_id(), broker_service::wall_now_ms(), {}, std::move(*placed)};
   for (const auto& [k, v] : cfg.entries()) c.configs[k] = v;
   std::string topic(name);
-  ctl_.submit(c, [topic](result<void> r) {
+  creating_.insert(topic);
+  ctl_.submit(c, [this, topic, alive = std::weak_ptr<int>(alive_)](result<void> r) {
+    if (alive.expired()) return;
+    creating_.erase(topic);
     if (r) {
       TRIB_LOG_INFO("broker", "topic_created_in_cluster", {"topic", topic});
     } else {

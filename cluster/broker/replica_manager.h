@@ -25,6 +25,8 @@
 // Still local to each node: internal topics (__consumer_offsets); see issue 9's notes.
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -98,6 +100,8 @@ class replica_manager final : public cluster_hooks {
   uv::timer balance_timer_;
   uv::timer report_timer_;
   uv::timer report_soon_;
+  std::set<std::string, std::less<>> creating_;  // topics submitted to the controller, not yet decided
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for the controller's callbacks
 };
 
 }  // namespace tributary::cluster::broker

@@ -566,6 +566,17 @@ void coordinator::erase(std::string_view group_id) {
   if (it != groups_.end()) groups_.erase(it);
 }
 
+void coordinator::unload(std::string_view group_id, outputs& out) {
+  auto it = groups_.find(group_id);
+  if (it == groups_.end()) return;
+  for (auto& [_, m] : it->second.members) {
+    if (m.pending_join)
+      out.joins.emplace_back(*m.pending_join, join_error(error_code::not_coordinator, m.id));
+    if (m.pending_sync) out.syncs.emplace_back(*m.pending_sync, sync_error(error_code::not_coordinator));
+  }
+  groups_.erase(it);
+}
+
 void coordinator::drop_if_dead(const std::string& group_id) {
   auto it = groups_.find(group_id);
   if (it == groups_.end()) return;

@@ -224,6 +224,10 @@ class coordinator {
   // the adapter writes the tombstones first).
   error_code can_delete(std::string_view group_id) const;
   void erase(std::string_view group_id);
+  // This node stops coordinating the group (in a cluster, another node now leads its partition of
+  // __consumer_offsets): every parked JoinGroup and SyncGroup is answered NOT_COORDINATOR, so the
+  // clients look for the new coordinator, and the group is forgotten here.
+  void unload(std::string_view group_id, outputs& out);
 
   // Session and rebalance deadlines up to now.
   void tick(int64_t now_ms, outputs& out);

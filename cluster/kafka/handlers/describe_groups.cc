@@ -1,5 +1,6 @@
 // DescribeGroups (key 15), v0-v5. An unknown group is described as "Dead" with no members (as Kafka
-// does before v6). protocol_data is the selected assignor.
+// does before v6). protocol_data is the selected assignor. In a cluster a node that does not
+// coordinate the group answers NOT_COORDINATOR.
 #include "cluster/broker/group_service.h"
 #include "cluster/kafka/handlers/handlers.h"
 
@@ -11,10 +12,12 @@ void describe_groups(request_context& ctx, protocol::describe_groups_request& re
   for (const auto& id : req.groups) {
     auto& d = r.groups.emplace_back();
     d.group_id = id;
-    const group::group* g = groups ? groups->find(id) : nullptr;
+    const auto error =
+        groups ? groups->check_coordinator(id) : protocol::error_code::coordinator_not_available;
+    const group::group* g = error == protocol::error_code::none ? groups->find(id) : nullptr;
     if (!g) {
       d.group_state = std::string(group::state_name(group::group_state::dead));
-      if (!groups) d.error_code = protocol::error_code::coordinator_not_available;
+      d.error_code = error;
       continue;
     }
     d.group_state = std::string(group::state_name(g->state));

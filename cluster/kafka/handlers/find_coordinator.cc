@@ -1,5 +1,5 @@
 // FindCoordinator (key 10), v0-v4. key_type 0 (group): the leader of the group's __consumer_offsets
-// partition (this node on a single node; group_service::coordinator_for is the seam). key_type 1
+// partition (this node on a single node; in a cluster the node that leads it, at its address). key_type 1
 // (transaction) is not supported: COORDINATOR_NOT_AVAILABLE. v4 answers a batch (coordinator_keys).
 #include "cluster/broker/group_service.h"
 #include "cluster/kafka/handlers/handlers.h"
@@ -28,6 +28,16 @@ p::find_coordinator_response::coordinator find_one(request_context& ctx, const s
   c.node_id = node;
   c.host = ctx.broker().advertised().host;
   c.port = ctx.broker().advertised().port;
+  if (const auto* cluster = ctx.broker().cluster(); cluster && node != ctx.broker().node_id()) {
+    c.error_code = p::error_code::coordinator_not_available;  // unless its address is known
+    for (const auto& b : cluster->brokers()) {
+      if (b.id != node) continue;
+      c.error_code = p::error_code::none;
+      c.host = b.host;
+      c.port = b.port;
+    }
+    if (c.error_code != p::error_code::none) c.node_id = -1;
+  }
   return c;
 }
 

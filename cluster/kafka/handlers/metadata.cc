@@ -8,8 +8,7 @@
 // In a cluster: every registered node is a broker, the controller is the leader of the controller
 // quorum, and each Raft partition names its replicas and its current leader and epoch (known here
 // for the partitions this node replicates, and from the other nodes' leader reports for the rest);
-// a partition without a known leader is LEADER_NOT_AVAILABLE (retriable). Internal topics are still
-// local to each node (this node leads them).
+// a partition without a known leader is LEADER_NOT_AVAILABLE (retriable).
 #include <charconv>
 
 #include "cluster/broker/group_service.h"
@@ -51,7 +50,7 @@ p::metadata_response::topic describe(broker::broker_service& b, const broker::to
   out.is_internal = t.name == broker::group_service::offsets_topic;
   out.topic_id = to_uuid(t.topic_id);
   out.partitions.reserve(static_cast<size_t>(t.partitions));
-  const bool replicated = b.clustered() && !t.name.starts_with("__");
+  const bool replicated = b.clustered();
   for (int32_t i = 0; i < t.partitions; ++i) {
     p::metadata_response::partition part;
     part.partition_index = i;

@@ -13,7 +13,11 @@ void offset_fetch(request_context& ctx, protocol::offset_fetch_request& req) {
   namespace p = protocol;
   p::offset_fetch_response r;
   auto* groups = ctx.broker().groups();
-  const auto* offsets = groups ? groups->offsets(req.group_id) : nullptr;
+  // In a cluster: NOT_COORDINATOR on a node that does not coordinate the group (the client asks
+  // FindCoordinator again).
+  const p::error_code error =
+      groups ? groups->check_coordinator(req.group_id) : p::error_code::coordinator_not_available;
+  const auto* offsets = error == p::error_code::none ? groups->offsets(req.group_id) : nullptr;
   auto fill = [&](p::offset_fetch_response::partition& out, const std::string& topic) {
     out.committed_offset = -1;
     out.committed_leader_epoch = -1;
@@ -25,7 +29,7 @@ void offset_fetch(request_context& ctx, protocol::offset_fetch_request& req) {
     out.committed_leader_epoch = it->second.leader_epoch;
     out.metadata = it->second.metadata.value_or("");
   };
-  if (!groups) r.error_code = p::error_code::coordinator_not_available;
+  r.error_code = error;
   if (req.topics) {
     for (const auto& t : *req.topics) {
       auto& tr = r.topics.emplace_back();
@@ -34,7 +38,7 @@ void offset_fetch(request_context& ctx, protocol::offset_fetch_request& req) {
         auto& pr = tr.partitions.emplace_back();
         pr.partition_index = idx;
         fill(pr, t.name);
-        if (!groups) pr.error_code = p::error_code::coordinator_not_available;
+        pr.error_code = error;
       }
     }
   } else if (offsets) {

@@ -118,6 +118,24 @@ std::string stable_single(harness& h) {
   return id;
 }
 
+TEST_CASE("unload: parked joins and syncs answer NOT_COORDINATOR, the group is gone") {
+  harness h;
+  auto a = stable_single(h);
+  auto b = h.join_v4();
+  auto jb = h.join(harness::request(b));  // parks: a must rejoin
+  CHECK_FALSE(h.joins.contains(jb));
+  outputs out;
+  h.c.unload("g", out);
+  h.collect(out);
+  REQUIRE(h.joins.contains(jb));
+  CHECK(h.joins[jb].error == ec::not_coordinator);
+  CHECK(h.c.find("g") == nullptr);
+  CHECK(h.heartbeat(a, 1) != ec::none);
+  outputs none;
+  h.c.unload("g", none);  // unknown: nothing
+  CHECK(none.joins.empty());
+}
+
 TEST_CASE("state names") {
   CHECK(state_name(group_state::empty) == "Empty");
   CHECK(state_name(group_state::preparing_rebalance) == "PreparingRebalance");
