@@ -50,6 +50,7 @@ result<void> transport::listen(std::string_view address) {
   o.connection.write_high_watermark_bytes = 16u << 20;
   o.connection.write_low_watermark_bytes = 4u << 20;
   o.connection.write_limit_bytes = opt_.write_limit_bytes;
+  o.connection.pause_reading_when_backpressured = false;
   o.connection.no_delay = true;
   TRIB_TRY_VOID(o.connection.validate());
   auto l = TRIB_TRY(uv::tcp_listener::listen(
@@ -102,6 +103,7 @@ void transport::dial(raft::node_id peer_id) {
   o.write_high_watermark_bytes = 16u << 20;
   o.write_low_watermark_bytes = 4u << 20;
   o.write_limit_bytes = opt_.write_limit_bytes;
+  o.pause_reading_when_backpressured = false;
   o.connect_timeout_ms = opt_.connect_timeout_ms;
   std::weak_ptr<int> alive = alive_;
   auto r = uv::tcp_connection::connect(
@@ -335,7 +337,7 @@ void transport::send(raft::node_id to, group_id group, raft::message m) {
 void transport::flush() {
   for (auto& [id, p] : peers_) {
     if (p.queue.empty()) continue;
-    if (!p.active) {
+    if (!p.active || p.active->tcp->pending_write_bytes() > opt_.peer_write_backlog_bytes) {
       stats_.messages_dropped += p.queue.size();
     } else {
       raft_batch b;

@@ -9,9 +9,10 @@
 // (doubling from reconnect_backoff_min_ms to reconnect_backoff_max_ms, with jitter).
 //
 // Raft traffic. send() queues a message for a peer; flush() writes what was queued for each peer as
-// one `raft` frame (several when it passes frame_target_bytes). The caller flushes once per loop
-// turn, after every group's ready() was drained, so the heartbeats of all partitions between two
-// nodes go out together. Messages for a peer without a connection are dropped and counted: Raft
+// one `raft` frame (several when it passes frame_target_bytes), unless the connection already has
+// peer_write_backlog_bytes waiting to be written: then the messages are dropped and counted. The caller
+// flushes once per loop turn, after every group's ready() was drained, so the heartbeats of all partitions
+// between two nodes go out together. Messages for a peer without a connection are dropped and counted: Raft
 // retransmits, and a queue for a dead peer would only grow.
 //
 // Calls. call() sends a request and runs its callback exactly once: with the response, or with
@@ -58,6 +59,11 @@ struct transport_options {
   size_t max_frame_bytes = 64u << 20;
   size_t frame_target_bytes = 4u << 20;  // a raft frame is cut after this many entry bytes
   size_t write_limit_bytes = 256u << 20;
+  // Raft messages for a peer whose connection has more than this waiting to be written are dropped
+  // (and counted), as for a peer without a connection: Raft retransmits, and the link keeps being
+  // read in both directions (two nodes that both stopped reading while their writes back up would
+  // never drain each other).
+  size_t peer_write_backlog_bytes = 32u << 20;
   uint64_t connect_timeout_ms = 2000;
   uint64_t handshake_timeout_ms = 5000;
   uint64_t reconnect_backoff_min_ms = 50;

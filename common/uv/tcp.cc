@@ -162,7 +162,8 @@ void tcp_connection::on_timer(uv_timer_t* t) noexcept {
 }
 
 bool tcp_connection::can_deliver() const {
-  return phase_ == phase::open && started_ && !paused_ && !backpressured_ && !framing_failed_;
+  return phase_ == phase::open && started_ && !paused_ &&
+         !(backpressured_ && options_.pause_reading_when_backpressured) && !framing_failed_;
 }
 
 void tcp_connection::update_reading() {

@@ -50,6 +50,10 @@ struct connection_options {
   uint64_t close_linger_ms = 5000;               // bound on a graceful close
   uint64_t connect_timeout_ms = 5000;            // outbound connects only
   bool no_delay = true;                          // TCP_NODELAY (request/response protocols)
+  // Stop reading while the write queue is above the high watermark (a client that pipelines requests
+  // but never reads replies). false for symmetric peer links, where both ends stopping reading
+  // while their writes back up would deadlock; their owner bounds what it queues instead.
+  bool pause_reading_when_backpressured = true;
 
   // Fails with std::errc::invalid_argument unless 0 < low <= high <= limit, frames and chunks > 0.
   result<void> validate() const;
