@@ -232,6 +232,7 @@ result<void> node::start_cluster(const std::string& kafka_address) {
   co.wall_now_ms = ho.wall_now_ms;
   controller_ = TRIB_TRY(cluster::controller::service::open(*loop_, *transport_, *raft_, co,
                                                             broker::broker_service::wall_now_ms()));
+  pm_->set_producer_id_node(cfg_.node_id);
   replicas_ = std::make_unique<broker::replica_manager>(*loop_, *pm_, *svc_, *raft_, *controller_,
                                                         *transport_, broker::replica_manager_options{});
   controller_->set_on_change([this] { replicas_->reconcile(); });

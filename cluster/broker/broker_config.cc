@@ -9,6 +9,10 @@
 
 namespace tributary::cluster::broker {
 
+namespace {
+constexpr int32_t k_cluster_node_id_max = (1 << 22) - 1;  // producer ids carry it above bit 40
+}  // namespace
+
 void declare(config::schema& s, broker_config& c) {
   s.add("node_id", c.node_id, "Broker id in Metadata answers (and the Raft node id later).", {.min = 0});
   s.add("data_dir", c.data_dir, "Directory of topics.json, the partition logs and the cluster id.");
@@ -153,6 +157,9 @@ config::config_result<> validate(const broker_config& c) {
     auto seeds = parse_seeds(c.cluster.seeds);
     if (!seeds) return tl::unexpected(seeds.error());
     if (c.node_id < 1) return bad("node_id: a cluster node needs an id of 1 or more (cluster.seeds is set)");
+    // Producer ids carry the node id above bit 40 (partition_manager::set_producer_id_node).
+    if (c.node_id > k_cluster_node_id_max)
+      return bad(fmt::format("node_id: a cluster node's id must be at most {}", k_cluster_node_id_max));
     if (!uv::parse_address(c.cluster.listen))
       return bad(fmt::format("cluster.listen: \"{}\" is not a numeric host:port", c.cluster.listen));
     if (c.cluster.id.empty()) return bad("cluster.id: empty");

@@ -274,7 +274,7 @@ result<int64_t> partition_manager::next_producer_id() {
     }
     producer_id_block_end_ = end;
   }
-  return next_producer_id_++;
+  return producer_id_base_ + next_producer_id_++;
 }
 
 result<void> partition_manager::close() {

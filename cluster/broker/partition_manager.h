@@ -163,8 +163,10 @@ class partition_manager {
   result<void> rebuild_producer_state(partition& p);
 
   // Hands out producer ids for InitProducerId: unique across restarts (ids are reserved in blocks
-  // persisted before use).
+  // persisted before use) and, in a cluster, across nodes: each node's ids carry its node id in the
+  // high bits (set_producer_id_node), so two producers never share an id whichever node they ask.
   result<int64_t> next_producer_id();
+  void set_producer_id_node(int32_t node_id) { producer_id_base_ = int64_t{node_id} << 40; }
 
   // Clean shutdown: fsync and write index files of every partition.
   result<void> close();
@@ -181,6 +183,7 @@ class partition_manager {
   int lock_fd_ = -1;
   int64_t next_producer_id_ = 0;
   int64_t producer_id_block_end_ = 0;
+  int64_t producer_id_base_ = 0;  // cluster mode: node id << 40 (2^40 ids per node)
 };
 
 }  // namespace tributary::cluster::broker
