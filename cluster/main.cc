@@ -241,6 +241,7 @@ result<void> node::start_cluster(const std::string& kafka_address) {
   http_->get("/v1/cluster", [this](const http::request&) {
     auto j = controller_->status();
     j["partitions"] = replicas_->status();
+    j["leaders"] = replicas_->leaders();
     return http::response{200, std::string(http::json_content_type), j.dump()};
   });
   TRIB_LOG_INFO(

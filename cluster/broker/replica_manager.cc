@@ -199,6 +199,50 @@ std::vector<raft::node_id> replica_manager::in_sync(const replica& r) const {
   return out;
 }
 
+std::vector<controller::replica_lag> replica_manager::lag_of(const replica& r) const {
+  const auto& node = *r.group->node;
+  std::vector<controller::replica_lag> out;
+  for (auto id : r.replicas) {
+    if (id == node.id()) continue;
+    auto peer = node.peer(id);
+    out.push_back({id, peer ? std::max<int64_t>(0, node.last_index().value - peer->match.value) : -1});
+  }
+  return out;
+}
+
+nlohmann::json replica_manager::leaders() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [name, t] : ctl_.state().topics()) {
+    for (size_t i = 0; i < t.partitions.size(); ++i) {
+      const auto& pr = t.partitions[i];
+      nlohmann::json j = {{"topic", name}, {"partition", i}, {"leader", 0}, {"term", 0}};
+      j["replicas"] = nlohmann::json::array();
+      for (auto id : pr.replicas) j["replicas"].push_back(id.value);
+      std::vector<raft::node_id> isr;
+      std::vector<controller::replica_lag> lag;
+      auto local = replicas_.find(pr.group);
+      if (local != replicas_.end() && local->second.group->node->role() == raft::role::leader) {
+        const auto& node = *local->second.group->node;
+        j["leader"] = node.id().value;
+        j["term"] = node.term().value;
+        isr = in_sync(local->second);
+        lag = lag_of(local->second);
+      } else if (auto rep = reported_.find(pr.group); rep != reported_.end()) {
+        j["leader"] = rep->second.leader.value;
+        j["term"] = rep->second.term;
+        isr = rep->second.isr;
+        lag = rep->second.lag;
+      }
+      j["isr"] = nlohmann::json::array();
+      for (auto id : isr) j["isr"].push_back(id.value);
+      j["lag"] = nlohmann::json::object();
+      for (const auto& l : lag) j["lag"][std::to_string(l.replica.value)] = l.behind;
+      out.push_back(std::move(j));
+    }
+  }
+  return out;
+}
+
 partition_placement replica_manager::placement(std::string_view topic, int32_t partition) const {
   partition_placement out;
   const auto* t = ctl_.state().find_topic(topic);
@@ -238,7 +282,8 @@ void replica_manager::send_reports() {
   controller::leader_report report{self, {}};
   for (const auto& [group, r] : replicas_) {
     const auto& node = *r.group->node;
-    if (node.role() == raft::role::leader) report.led.push_back({group, node.term().value, in_sync(r)});
+    if (node.role() == raft::role::leader)
+      report.led.push_back({group, node.term().value, in_sync(r), lag_of(r)});
   }
   const auto body = controller::encode(report);
   for (const auto& [id, n] : ctl_.state().nodes()) {
@@ -258,7 +303,7 @@ void replica_manager::handle_report(rpc::request&& req, const rpc::transport::re
   for (auto& l : report->led) {
     auto& slot = reported_[l.group];
     if (slot.leader == raft::no_node || l.term >= slot.term)
-      slot = reported{report->from, l.term, std::move(l.isr)};
+      slot = reported{report->from, l.term, std::move(l.isr), std::move(l.lag)};
   }
   reply(rpc::response{0, 0, {}, {}});
 }

@@ -57,6 +57,9 @@ class replica_manager final : public cluster_hooks {
   void reconcile();
   // Every hosted partition: replicas, leader, term, commit and log end (for /v1/cluster).
   nlohmann::json status() const;
+  // Every partition of the cluster: leader, term, replicas, ISR and each replica's lag, from this
+  // node's groups and the other nodes' reports (for /v1/cluster and `tributary topic describe`).
+  nlohmann::json leaders() const;
   // A leader report from another node (rpc::api::leader_report).
   void handle_report(rpc::request&& req, const rpc::transport::reply_fn& reply);
 
@@ -82,9 +85,11 @@ class replica_manager final : public cluster_hooks {
     raft::node_id leader;
     int64_t term = 0;
     std::vector<raft::node_id> isr;
+    std::vector<controller::replica_lag> lag;
   };
   void after_round(replica& r);
   std::vector<raft::node_id> in_sync(const replica& r) const;
+  std::vector<controller::replica_lag> lag_of(const replica& r) const;  // on the leader
   void balance_leaders();
   void send_reports();
 

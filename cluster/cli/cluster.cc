@@ -89,17 +89,24 @@ outcome<std::string> http_get(const std::string& address, const std::string& pat
 }
 
 outcome<void> run_cluster_status(const global_options& global, const std::string& admin) {
-  auto body = http_get(admin, "/v1/cluster", global.timeout_ms);
-  if (!body) return tl::unexpected(body.error());
-  auto j = nlohmann::json::parse(*body, nullptr, false);
-  if (j.is_discarded()) return fail_with(errc::partial, fmt::format("{}: /v1/cluster is not JSON", admin));
-  auto text = render_cluster_status(j, global.json);
+  auto j = fetch_cluster_status(admin, global.timeout_ms);
+  if (!j) return tl::unexpected(j.error());
+  auto text = render_cluster_status(*j, global.json);
   if (!text) return tl::unexpected(text.error());
   write_stdout(*text);
   return {};
 }
 
 }  // namespace
+
+outcome<nlohmann::json> fetch_cluster_status(const std::string& admin, int timeout_ms) {
+  auto body = http_get(admin, "/v1/cluster", timeout_ms);
+  if (!body) return tl::unexpected(body.error());
+  auto j = nlohmann::json::parse(*body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return fail_with(errc::partial, fmt::format("{}: /v1/cluster is not JSON", admin));
+  return j;
+}
 
 outcome<std::string> render_cluster_status(const nlohmann::json& s, bool json) {
   if (json) return s.dump() + "\n";

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cluster/cli/cluster.h"
 #include "cluster/cli/kafka.h"
 #include "common/assert.h"
 
@@ -178,6 +179,23 @@ outcome<void> run_topic_describe(const global_options& global, const topic_descr
   std::sort(d.partitions.begin(), d.partitions.end(),
             [](const auto& a, const auto& b) { return a.partition < b.partition; });
   d.configs = describe_configs(c, request.name, global.timeout_ms, d.configs_error);
+  if (!request.admin.empty()) {
+    // Every partition's lag as the node knows it (its own leaderships and the other nodes' reports).
+    auto status = TRIB_TRY(fetch_cluster_status(request.admin, global.timeout_ms));
+    auto leaders = status.find("leaders");
+    if (leaders == status.end() || !leaders->is_array())
+      return fail_with(errc::partial,
+                       fmt::format("{}: {}/v1/cluster has no leaders", context, request.admin));
+    for (const auto& l : *leaders) {
+      if (l.value("topic", "") != request.name) continue;
+      const auto id = l.value("partition", -1);
+      for (auto& pd : d.partitions) {
+        if (pd.partition != id || !l.contains("lag") || !l["lag"].is_object()) continue;
+        for (const auto& [replica, behind] : l["lag"].items())
+          if (behind.is_number_integer()) pd.lag[std::stoi(replica)] = behind.get<int64_t>();
+      }
+    }
+  }
 
   write_stdout(render_topic_description(d, global.json));
   if (const std::string problem = first_problem(d); !problem.empty())
@@ -265,8 +283,11 @@ void bind_topic_commands(CLI::App& root, std::shared_ptr<topic_requests> parsed,
   list->callback([&chosen] { chosen = [](const global_options& g) { return run_topic_list(g); }; });
 
   CLI::App* describe = topic->add_subcommand(
-      "describe", "Partitions (leader, replicas, isr, log start, high watermark) and configs of a topic");
+      "describe",
+      "Partitions (leader, replicas, isr, log start, high watermark, replica lag) and configs of a topic");
   describe->add_option("name", parsed->describe.name, "Topic name")->required();
+  describe->add_option("--admin", parsed->describe.admin,
+                       "A cluster node's admin HTTP address: also show how far each follower is behind");
   describe->callback([parsed, &chosen] {
     chosen = [parsed](const global_options& g) { return run_topic_describe(g, parsed->describe); };
   });
@@ -325,6 +346,15 @@ std::string render_topic_list(const std::vector<topic_summary>& topics, bool jso
   return out;
 }
 
+namespace {
+nlohmann::json lag_json(const std::map<int32_t, int64_t>& lag) {
+  if (lag.empty()) return nullptr;
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [r, behind] : lag) j[std::to_string(r)] = behind;
+  return j;
+}
+}  // namespace
+
 std::string render_topic_description(const topic_description& topic, bool json) {
   int32_t replication_factor = 0;
   for (const auto& p : topic.partitions)
@@ -340,7 +370,8 @@ std::string render_topic_description(const topic_description& topic, bool json) 
            {"error", null_if_empty(p.error)},
            {"log_start_offset", p.log_start_offset ? nlohmann::json(*p.log_start_offset) : nullptr},
            {"high_watermark", p.high_watermark ? nlohmann::json(*p.high_watermark) : nullptr},
-           {"offsets_error", null_if_empty(p.offsets_error)}});
+           {"offsets_error", null_if_empty(p.offsets_error)},
+           {"lag", lag_json(p.lag)}});
     }
     nlohmann::json configs = nlohmann::json::array();
     for (const config_description& c : topic.configs) {
@@ -360,14 +391,23 @@ std::string render_topic_description(const topic_description& topic, bool json) 
   }
   std::string out = fmt::format("topic: {}  partitions: {}  replication factor: {}\n\n", topic.name,
                                 topic.partitions.size(), replication_factor);
+  const bool with_lag = std::any_of(topic.partitions.begin(), topic.partitions.end(),
+                                    [](const auto& p) { return !p.lag.empty(); });
   std::vector<std::vector<std::string>> rows = {
       {"PARTITION", "LEADER", "REPLICAS", "ISR", "LOG-START", "HIGH-WATERMARK", "ERROR"}};
+  if (with_lag) rows[0].insert(rows[0].end() - 1, "LAG");
   for (const partition_description& p : topic.partitions) {
     std::string error = p.error;
     if (!p.offsets_error.empty()) error += (error.empty() ? "" : "; ") + ("offsets: " + p.offsets_error);
     rows.push_back({std::to_string(p.partition), std::to_string(p.leader), join_ids(p.replicas),
                     join_ids(p.isr), p.log_start_offset ? std::to_string(*p.log_start_offset) : "-",
                     p.high_watermark ? std::to_string(*p.high_watermark) : "-", error});
+    if (with_lag) {
+      std::string lag;  // replica:offsets behind, e.g. "2:0,3:15" (? = unknown)
+      for (const auto& [r, behind] : p.lag)
+        lag += fmt::format("{}{}:{}", lag.empty() ? "" : ",", r, behind < 0 ? "?" : std::to_string(behind));
+      rows.back().insert(rows.back().end() - 1, lag.empty() ? "-" : lag);
+    }
   }
   out += render_table(rows);
   out += '\n';

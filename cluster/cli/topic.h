@@ -3,6 +3,7 @@
 // DescribeConfigs), metadata and watermark offsets. The requests, the results and their rendering
 // are pure and unit-tested; topic.cc's run_* functions are the librdkafka side.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@ struct topic_create_request {
 
 struct topic_describe_request {
   std::string name;
+  std::string admin;  // a cluster node's admin HTTP address: adds each replica's lag ("" = none)
 };
 
 struct topic_delete_request {
@@ -60,6 +62,9 @@ struct partition_description {
   std::optional<int64_t> log_start_offset;
   std::optional<int64_t> high_watermark;
   std::string offsets_error;  // why the watermarks are missing, "" if present
+  // Offsets each follower is behind the leader's log end (-1 unknown), from a cluster node's admin
+  // endpoint (describe --admin); empty otherwise.
+  std::map<int32_t, int64_t> lag;
 };
 
 struct config_description {

@@ -14,7 +14,9 @@ std::vector<uint8_t> encode(const leader_report& r) {
   for (const auto& p : r.led) {
     json isr = json::array();
     for (auto id : p.isr) isr.push_back(id.value);
-    led.push_back(json::array({p.group, p.term, std::move(isr)}));
+    json lag = json::array();
+    for (const auto& l : p.lag) lag.push_back(json::array({l.replica.value, l.behind}));
+    led.push_back(json::array({p.group, p.term, std::move(isr), std::move(lag)}));
   }
   const json j = {{"v", report_version}, {"from", r.from.value}, {"led", std::move(led)}};
   const auto text = j.dump();
@@ -38,8 +40,8 @@ result<leader_report> decode_leader_report(std::span<const uint8_t> bytes) {
   r.from = node_id{from->get<uint64_t>()};
   r.led.reserve(led->size());
   for (const auto& e : *led) {
-    if (!e.is_array() || e.size() != 3 || !e[0].is_number_unsigned() || !e[1].is_number_integer() ||
-        !e[2].is_array()) {
+    if (!e.is_array() || e.size() != 4 || !e[0].is_number_unsigned() || !e[1].is_number_integer() ||
+        !e[2].is_array() || !e[3].is_array()) {
       return fail(errc::malformed_command);
     }
     led_partition p;
@@ -49,6 +51,13 @@ result<leader_report> decode_leader_report(std::span<const uint8_t> bytes) {
     for (const auto& id : e[2]) {
       if (!id.is_number_unsigned() || id.get<uint64_t>() == 0) return fail(errc::malformed_command);
       p.isr.push_back(node_id{id.get<uint64_t>()});
+    }
+    for (const auto& l : e[3]) {
+      if (!l.is_array() || l.size() != 2 || !l[0].is_number_unsigned() || l[0].get<uint64_t>() == 0 ||
+          !l[1].is_number_integer() || l[1].get<int64_t>() < -1) {
+        return fail(errc::malformed_command);
+      }
+      p.lag.push_back({node_id{l[0].get<uint64_t>()}, l[1].get<int64_t>()});
     }
     r.led.push_back(std::move(p));
   }

@@ -13,6 +13,9 @@ Then every node is stopped and started again: the same topic, the same high wate
 group's committed offsets come back. Along the way:
 Metadata from any node names every node and each partition's leader; a follower answers Produce and
 Fetch with NOT_LEADER_OR_FOLLOWER (the client refreshes and carries on)."""
+import json
+import subprocess
+import sys
 import threading
 import time
 
@@ -292,6 +295,25 @@ def main(binary, workdir):
     brokerlib.wait_for(lambda: committed_after.update(committed_offsets(bootstrap)) or
                        committed_after == committed_before, 60, "the group's committed offsets after the restart")
     print(f"after a restart of every node: the same topic, high watermarks and committed offsets {committed_after}")
+
+    # tributary topic describe --admin: leader, replicas and each follower's lag (all caught up now).
+    if len(sys.argv) > 2:
+        def described():
+            out = subprocess.run([sys.argv[2], "-b", bootstrap, "--json", "topic", "describe", TOPIC, "--admin",
+                                  f"127.0.0.1:{c.nodes[1].http_port}"], capture_output=True, text=True, timeout=30)
+            last.append(out.stdout + out.stderr)
+            if out.returncode != 0:
+                return None
+            d = json.loads(out.stdout)
+            ok = all(p["leader"] in (1, 2, 3) and sorted(p["replicas"]) == [1, 2, 3] and p["lag"] is not None
+                     and len(p["lag"]) == 2 and all(v == 0 for v in p["lag"].values()) for p in d["partitions"])
+            return d if ok else None
+        last = []
+        try:
+            brokerlib.wait_for(lambda: described() is not None, 30, "topic describe with every follower caught up")
+        finally:
+            print(f"last topic describe: {last[-1] if last else None}")
+        print("topic describe --admin: leader, replicas and lag 0 for every follower")
     for i in c.running():
         rc, _ = c.nodes[i].stop()
         check(rc == 0, f"node {i} exits 0, not {rc}")
