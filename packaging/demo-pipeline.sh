@@ -3,12 +3,15 @@
 #   simulated devices --MQTT QoS 1--> tributary-gateway (SQLite buffer, forwarder)
 #     --Kafka, acks=all--> tributary-broker --consumer group--> tributary-sim verify
 # and the verifier's counts: sent, acknowledged, received, lost, duplicated, latency.
-#   demo-pipeline.sh <build dir> <work dir>
+#   demo-pipeline.sh <build dir> <work dir> [nodes]
+# nodes: 1 (default) runs one broker node; 3 runs a local three-node cluster (Raft-replicated
+# partitions, the topic at replication factor 3), and the gateway and the verifier use all three.
 # Environment (all optional): DEMO_DEVICES (200), DEMO_RATE (readings/s per device, 5), DEMO_SECONDS (20).
 # Everything listens on 127.0.0.1 on free ports; the processes started here are stopped by pid.
 set -euo pipefail
 bin=$1
 work=$2
+nodes=${3:-1}
 devices=${DEMO_DEVICES:-200}
 rate=${DEMO_RATE:-5}
 seconds=${DEMO_SECONDS:-20}
@@ -40,17 +43,58 @@ wait_health() {  # wait_health <name> <http port> <pid>
   exit 1
 }
 
-kafka_port=$(free_port)
-broker_http=$(free_port)
 mqtt_port=$(free_port)
 gateway_http=$(free_port)
 
-echo "== broker: Kafka on 127.0.0.1:$kafka_port, /metrics on :$broker_http =="
-"$bin/cluster/tributary-broker" --data-dir "$work/broker" --listen "127.0.0.1:$kafka_port" \
-  --http "127.0.0.1:$broker_http" >"$work/broker.log" 2>&1 &
-pids+=($!)
-wait_health broker "$broker_http" "${pids[-1]}"
-"$bin/cluster/tributary" -b "127.0.0.1:$kafka_port" topic create "$topic" --partitions 6
+# Broker nodes: one, or a cluster whose nodes are all controller voters (cluster.seeds).
+kafka_ports=()
+http_ports=()
+rpc_ports=()
+for i in $(seq 1 "$nodes"); do
+  kafka_ports+=("$(free_port)")
+  http_ports+=("$(free_port)")
+  rpc_ports+=("$(free_port)")
+done
+seeds=""
+bootstrap=""
+for i in $(seq 1 "$nodes"); do
+  seeds+="${seeds:+,}$i@127.0.0.1:${rpc_ports[$((i - 1))]}"
+  bootstrap+="${bootstrap:+,}127.0.0.1:${kafka_ports[$((i - 1))]}"
+done
+for i in $(seq 1 "$nodes"); do
+  kp=${kafka_ports[$((i - 1))]}
+  hp=${http_ports[$((i - 1))]}
+  name=broker
+  args=()
+  if [ "$nodes" -gt 1 ]; then
+    name=broker$i
+    args=(--node-id "$i" --set "cluster.seeds=$seeds" --set "cluster.listen=127.0.0.1:${rpc_ports[$((i - 1))]}")
+  fi
+  echo "== $name: Kafka on 127.0.0.1:$kp, /metrics on :$hp =="
+  "$bin/cluster/tributary-broker" --data-dir "$work/$name" --listen "127.0.0.1:$kp" \
+    --http "127.0.0.1:$hp" "${args[@]}" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  wait_health "$name" "$hp" "${pids[-1]}"
+done
+if [ "$nodes" -gt 1 ]; then
+  # The topic exists once the controller quorum committed it and every partition has a leader.
+  for i in $(seq 1 100); do
+    if "$bin/cluster/tributary" -b "$bootstrap" topic create "$topic" --partitions 6 \
+      --replication-factor "$nodes" >/dev/null 2>&1; then break; fi
+    sleep 0.2
+  done
+  for i in $(seq 1 150); do
+    if "$bin/cluster/tributary" -b "$bootstrap" topic describe "$topic" --json 2>/dev/null |
+      $py -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if len(d["partitions"]) == 6 and all(p["leader"] >= 0 and not p["error"] for p in d["partitions"]) else 1)'; then
+      break
+    fi
+    sleep 0.2
+  done
+  "$bin/cluster/tributary" cluster status --admin "127.0.0.1:${http_ports[0]}"
+  "$bin/cluster/tributary" -b "$bootstrap" topic describe "$topic"
+else
+  "$bin/cluster/tributary" -b "$bootstrap" topic create "$topic" --partitions 6
+fi
 
 echo "== gateway: MQTT on 127.0.0.1:$mqtt_port, /metrics on :$gateway_http, forwarding to the broker =="
 cat >"$work/gateway.json" <<EOF
@@ -60,7 +104,7 @@ cat >"$work/gateway.json" <<EOF
     "unmatched": "refuse",
     "rules": [{"filter": "sensors/+device/telemetry", "topic": "$topic", "key": "{device}"}]
   },
-  "forwarder": {"enabled": true, "bootstrap_servers": "127.0.0.1:$kafka_port"}
+  "forwarder": {"enabled": true, "bootstrap_servers": "$bootstrap"}
 }
 EOF
 "$bin/gateway/tributary-gateway" --config "$work/gateway.json" --data-dir "$work/gateway" \
@@ -75,7 +119,7 @@ echo "== fleet: $devices devices x $rate readings/s for $seconds s, QoS 1 =="
 
 echo "== verify: consume '$topic' from the broker as a consumer group, match against the run report =="
 set +e
-"$bin/firmware-sim/tributary-sim" verify --report "$work/run.json" --bootstrap "127.0.0.1:$kafka_port" \
+"$bin/firmware-sim/tributary-sim" verify --report "$work/run.json" --bootstrap "$bootstrap" \
   --topic "$topic" --idle-s 5 --timeout-s 120 | tee "$work/verify.txt"
 rc=${PIPESTATUS[0]}
 set -e

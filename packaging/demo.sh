@@ -4,8 +4,18 @@
 #
 # The pieces land issue by issue; each stage runs when its binary exists and says so when it does
 # not yet, so this script always shows exactly what Tributary can do today.
-#   bash packaging/demo.sh
+#   bash packaging/demo.sh             one broker node (the embedded default)
+#   bash packaging/demo.sh --cluster   a local three-node cluster, the topic at replication factor 3
 set -euo pipefail
+nodes=1
+case "${1:-}" in
+  "") ;;
+  --cluster) nodes=3 ;;
+  *)
+    echo "usage: bash packaging/demo.sh [--cluster]" >&2
+    exit 2
+    ;;
+esac
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
@@ -36,7 +46,7 @@ have "$bin/gateway/tributary-gateway" && echo "  tributary-gateway           rea
 have "$bin/firmware-sim/tributary-sim" && echo "  tributary-sim               ready" || pending tributary-sim "issue 5: fleet simulator"
 
 if have "$bin/cluster/tributary-broker" && have "$bin/gateway/tributary-gateway" && have "$bin/firmware-sim/tributary-sim"; then
-  exec bash "$root/packaging/demo-pipeline.sh" "$bin" "$work"
+  exec bash "$root/packaging/demo-pipeline.sh" "$bin" "$work" "$nodes"
 fi
 
 # What runs today: the Raft core under the deterministic network simulator (crashes, partitions,
