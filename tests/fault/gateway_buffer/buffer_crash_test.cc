@@ -5,7 +5,8 @@
 // The seed is printed; TRIB_SEED=<n> replays a run.
 //
 // SIGKILL tests the process dying, not the machine: data in the OS page cache survives it. Power
-// loss needs synchronous=full and a VFS that drops unsynced writes (not done here).
+// loss needs synchronous=full and a VFS that drops unsynced writes: tests/unit/gateway_buffer/
+// power_loss_test.cc.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <fcntl.h>
