@@ -21,12 +21,9 @@ large=${BENCH_LARGE:-300000}
 timeout_s=180
 
 cd "$root"
-if [ "$build" = "$root/build/release" ]; then
-  cmake --preset release >/dev/null
-  cmake --build --preset release --target tributary-broker kafka_load >/dev/null
-else
-  cmake --build "$build" --target tributary-broker kafka_load >/dev/null
-fi
+# shellcheck source=tests/bench/build_release.sh
+. "$root/tests/bench/build_release.sh"
+build_targets "$build" tributary-broker kafka_load
 broker_bin=$build/cluster/tributary-broker
 load=$build/tests/bench/kafka_load
 

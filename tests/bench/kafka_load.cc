@@ -2,7 +2,8 @@
 // rdkafka_performance only as example source, not as a program).
 //
 //   kafka_load produce --bootstrap 127.0.0.1:9092 --topic t --records 1000000 --size 100 --acks 1
-//                      --partitions 8 [--linger-ms 5 --batch-bytes 1000000 --timeout-s 120]
+//                      --partitions 8 [--replication-factor 1 --linger-ms 5 --batch-bytes 1000000
+//                      --timeout-s 120]
 //   kafka_load consume --bootstrap 127.0.0.1:9092 --topic t --records 1000000 --partitions 8
 //
 // produce: creates the topic with --partitions (CreateTopics; an existing topic is fine), then sends
@@ -42,6 +43,7 @@ struct options {
   size_t size = 100;
   std::string acks = "1";
   int partitions = 1;
+  int replication_factor = 1;  // of the topic when created (-1: the broker's default)
   int linger_ms = 5;
   int batch_bytes = 1000000;
   int timeout_s = 120;
@@ -87,7 +89,8 @@ bool set(rd_kafka_conf_t* c, const char* k, const std::string& v) {
 // CreateTopics through the admin API of the producer handle; an existing topic is fine.
 bool create_topic(rd_kafka_t* rk, const options& o) {
   char err[512];
-  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(o.topic.c_str(), o.partitions, 1, err, sizeof err);
+  rd_kafka_NewTopic_t* nt =
+      rd_kafka_NewTopic_new(o.topic.c_str(), o.partitions, o.replication_factor, err, sizeof err);
   if (nt == nullptr) {
     std::fprintf(stderr, "NewTopic: %s\n", err);
     return false;
@@ -270,6 +273,9 @@ int main(int argc, char** argv) {
   app.add_option("--acks", o.acks, "0, 1 or all (produce)")->check(CLI::IsMember({"0", "1", "all", "-1"}));
   app.add_option("--partitions", o.partitions, "partitions (created if missing; consume reads them all)")
       ->check(CLI::Range(1, 1000));
+  app.add_option("--replication-factor", o.replication_factor,
+                 "of the topic when created (-1: broker default)")
+      ->check(CLI::Range(-1, 5));
   app.add_option("--linger-ms", o.linger_ms, "linger.ms (produce)")->check(CLI::Range(0, 1000));
   app.add_option("--batch-bytes", o.batch_bytes, "batch.size (produce)")->check(CLI::Range(1024, 100000000));
   app.add_option("--timeout-s", o.timeout_s, "bound on the whole run")->check(CLI::Range(1, 3600));

@@ -41,10 +41,10 @@ def wait_for(predicate, timeout_s, what, interval_s=0.05):
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
-def http_get(port, path, timeout_s=5):
+def http_get(port, path, timeout_s=5, host="127.0.0.1"):
     """(status, body text); status 0 when nothing answers."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout_s) as r:
+        with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=timeout_s) as r:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()

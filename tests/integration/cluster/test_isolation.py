@@ -36,8 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "broker"))
 import brokerlib  # noqa: E402
@@ -168,13 +166,7 @@ def outer(binary):
 # ---------------------------------------------------------------------------------------------
 
 def http_get(host, port, path, timeout_s=2):
-    try:
-        with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=timeout_s) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, OSError):
-        return 0, ""
+    return brokerlib.http_get(port, path, timeout_s, host=host)
 
 
 class node:
