@@ -341,6 +341,8 @@ int gateway_daemon::run() {
   http_.reset();
   expire_timer_.reset();
   signals_.reset();
+  // From here a reload signal (a late SIGHUP) must not end the process with SIGHUP's default action.
+  std::signal(SIGHUP, SIG_IGN);
   store_.reset();
   if (auto r = loop_->close(); !r)
     TRIB_LOG_WARN(component, "loop_close_failed", {"error", r.error().message()});
