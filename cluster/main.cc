@@ -21,6 +21,7 @@
 // node down with status 1 (restart recovers the log).
 #include <unistd.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -244,6 +245,29 @@ result<void> node::start_cluster(const std::string& kafka_address) {
     j["leaders"] = replicas_->leaders();
     return http::response{200, std::string(http::json_content_type), j.dump()};
   });
+  // Operator requests: POST /v1/cluster/add-node?node=N and /v1/cluster/remove-node?node=N.
+  auto node_request = [this](const http::request& req, bool add) {
+    uint64_t id = 0;
+    const std::string_view q = req.query;
+    const bool ok = q.starts_with("node=") &&
+                    std::from_chars(q.data() + 5, q.data() + q.size(), id).ptr == q.data() + q.size() &&
+                    id > 0;
+    if (!ok) {
+      return http::response{400, std::string(http::json_content_type),
+                            nlohmann::json{{"error", "expected ?node=<id>"}}.dump()};
+    }
+    auto r = add ? replicas_->add_node(cluster::raft::node_id{id})
+                 : replicas_->remove_node(cluster::raft::node_id{id});
+    if (!r) {
+      return http::response{409, std::string(http::json_content_type),
+                            nlohmann::json{{"error", r.error().message()}}.dump()};
+    }
+    return http::response{202, std::string(http::json_content_type), r->dump()};
+  };
+  http_->post("/v1/cluster/add-node",
+              [node_request](const http::request& req) { return node_request(req, true); });
+  http_->post("/v1/cluster/remove-node",
+              [node_request](const http::request& req) { return node_request(req, false); });
   TRIB_LOG_INFO(
       "broker", "cluster_started", {"node_id", cfg_.node_id}, {"cluster", cfg_.cluster.id},
       {"rpc", transport_->address()}, {"rpc_advertised", co.rpc_address}, {"seeds", cfg_.cluster.seeds},
@@ -409,6 +433,8 @@ int node::run() {
   shutdown_timer_.reset();
   closer_.reset();
   signals_.reset();
+  // From here a reload signal (a late SIGHUP) must not end the process with SIGHUP's default action.
+  std::signal(SIGHUP, SIG_IGN);
   if (http_) http_->close();
   http_.reset();
   pm_.reset();

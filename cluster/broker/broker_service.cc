@@ -252,6 +252,13 @@ void broker_service::leadership_changed(partition& p) {
   arm_deadline_timer();
 }
 
+void broker_service::forget_partition(partition& p) {
+  pending_wake_.erase(&p);
+  waiters_.gone(&p);
+  waiting_gauge_->set(static_cast<int64_t>(waiters_.size()));
+  arm_deadline_timer();
+}
+
 void broker_service::note_fetched(const partition& p, uint64_t bytes, uint64_t records) {
   auto& c = counters(p);
   c.bytes_out->inc(bytes);

@@ -159,6 +159,8 @@ class broker_service {
   // A Raft partition's leadership or term changed: its waiters wake and answer (a produce that
   // waited on a deposed leader gets NOT_LEADER_OR_FOLLOWER), and the high watermark is re-read.
   void leadership_changed(partition& p);
+  // A Raft partition's replica is about to leave this node (moved away): its waiters answer now.
+  void forget_partition(partition& p);
 
   // ---- groups (group_service.h; set once by main before serving, nullptr in tests without groups)
   void set_groups(group_service* g) { groups_ = g; }

@@ -200,6 +200,37 @@ result<void> partition_manager::delete_topic(std::string_view name) {
   return {};
 }
 
+result<partition*> partition_manager::add_replica(std::string_view topic, int32_t id, int64_t now_ms) {
+  const topic_info* t = topics_.find(topic);
+  if (t == nullptr || id < 0 || id >= t->partitions) return fail(topic_errc::unknown_topic);
+  if (partition* p = find(topic, id)) return p;
+  std::error_code ec;
+  std::filesystem::remove_all(partition_dir(topic, id), ec);  // what an interrupted removal left
+  TRIB_TRY_VOID(topics_.set_hosted(topic, id, true));
+  auto p = open_partition(*t, id, now_ms);
+  if (!p) {
+    (void)topics_.set_hosted(topic, id, false);
+    return fail(p.error());
+  }
+  auto& slot = partitions_[t->name][static_cast<size_t>(id)];
+  slot = std::move(*p);
+  TRIB_LOG_INFO("broker", "replica_added", {"topic", topic}, {"partition", id});
+  return slot.get();
+}
+
+result<void> partition_manager::remove_replica(std::string_view topic, int32_t id) {
+  const topic_info* t = topics_.find(topic);
+  if (t == nullptr || id < 0 || id >= t->partitions) return fail(topic_errc::unknown_topic);
+  TRIB_TRY_VOID(topics_.set_hosted(topic, id, false));
+  auto it = partitions_.find(topic);
+  if (it != partitions_.end()) it->second[static_cast<size_t>(id)].reset();
+  std::error_code ec;
+  std::filesystem::remove_all(partition_dir(topic, id), ec);
+  if (ec) TRIB_LOG_WARN("broker", "replica_dir_not_removed", {"path", partition_dir(topic, id).string()});
+  TRIB_LOG_INFO("broker", "replica_removed", {"topic", topic}, {"partition", id});
+  return {};
+}
+
 partition* partition_manager::find(std::string_view topic, int32_t id) {
   auto it = partitions_.find(topic);
   if (it == partitions_.end() || id < 0 || static_cast<size_t>(id) >= it->second.size()) return nullptr;

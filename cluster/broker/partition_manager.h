@@ -133,6 +133,11 @@ class partition_manager {
                                          std::optional<std::vector<int32_t>> hosted = std::nullopt);
   // Removes the topic from the table, then its directories.
   result<void> delete_topic(std::string_view name);
+  // Cluster mode: a replica of one partition of a known topic moves onto this node (an empty log is
+  // created, ready to be filled by the partition's Raft group), or off it (the log is closed and its
+  // directory removed). The topic table records which partitions this node holds.
+  result<partition*> add_replica(std::string_view topic, int32_t id, int64_t now_ms);
+  result<void> remove_replica(std::string_view topic, int32_t id);
 
   // nullptr for an unknown partition, or one this node holds no replica of.
   partition* find(std::string_view topic, int32_t id);

@@ -8,6 +8,14 @@
 
 namespace tributary::cluster::broker {
 
+namespace {
+nlohmann::json voters_json(const std::vector<raft::node_id>& ids) {
+  nlohmann::json a = nlohmann::json::array();
+  for (auto id : ids) a.push_back(id.value);
+  return a;
+}
+}  // namespace
+
 replica_manager::replica_manager(uv::loop& l, partition_manager& pm, broker_service& svc,
                                  replication::raft_host& host, controller::service& ctl,
                                  rpc::transport& transport, replica_manager_options options)
@@ -20,9 +28,11 @@ replica_manager::replica_manager(uv::loop& l, partition_manager& pm, broker_serv
       opt_(options),
       balance_timer_(l),
       report_timer_(l),
-      report_soon_(l) {
+      report_soon_(l),
+      moves_timer_(l) {
   balance_timer_.start_repeating(opt_.balance_interval_ms, [this] { balance_leaders(); });
   report_timer_.start_repeating(opt_.report_interval_ms, [this] { send_reports(); });
+  moves_timer_.start_repeating(opt_.moves_interval_ms, [this] { drive_moves(); });
 }
 
 replica_manager::~replica_manager() {
@@ -32,10 +42,16 @@ replica_manager::~replica_manager() {
 void replica_manager::reconcile() {
   const auto self = host_.options().self;
   const int64_t now = broker_service::wall_now_ms();
+  placed_.clear();
   for (const auto& [name, t] : ctl_.state().topics()) {
     std::vector<int32_t> hosted;
     for (size_t i = 0; i < t.partitions.size(); ++i) {
       const auto& r = t.partitions[i].replicas;
+      placed_[t.partitions[i].group] = placed{name, static_cast<int32_t>(i), r};
+      // A replica held here follows its placement, also when it is placed elsewhere now (a leader
+      // moving away still drives the change).
+      if (auto held = replicas_.find(t.partitions[i].group); held != replicas_.end())
+        held->second.replicas = r;
       if (std::find(r.begin(), r.end(), self) != r.end()) hosted.push_back(static_cast<int32_t>(i));
     }
     if (pm_.topics().find(name) == nullptr) {
@@ -52,12 +68,26 @@ void replica_manager::reconcile() {
     }
     for (int32_t i : hosted) {
       const auto& pr = t.partitions[static_cast<size_t>(i)];
-      if (replicas_.contains(pr.group)) continue;
-      partition* p = pm_.find(name, i);
-      if (p == nullptr) continue;  // created before this node hosted it (a move: a later step)
+      if (auto it = replicas_.find(pr.group); it != replicas_.end()) {
+        it->second.replicas = pr.replicas;  // a move changes the target; drive_moves follows it
+        continue;
+      }
       raft::membership boot;
-      boot.voters = pr.replicas;
-      std::sort(boot.voters.begin(), boot.voters.end());
+      partition* p = pm_.find(name, i);
+      if (p == nullptr) {
+        // A replica moved onto this node: an empty log that joins the group (the leader adds it as
+        // a learner and sends it the log).
+        auto added = pm_.add_replica(name, i, now);
+        if (!added) {
+          TRIB_LOG_ERROR("broker", "replica_add_failed", {"topic", name}, {"partition", i},
+                         {"error", added.error().message()});
+          continue;
+        }
+        p = *added;
+      } else {
+        boot.voters = pr.replicas;  // the group's first members (ignored once it has raft.state)
+        std::sort(boot.voters.begin(), boot.voters.end());
+      }
       auto g = host_.open_group(rpc::group_id{pr.group}, p->log(), boot);
       if (!g) {
         TRIB_LOG_ERROR("broker", "replica_open_failed", {"topic", name}, {"partition", i},
@@ -73,6 +103,103 @@ void replica_manager::reconcile() {
     }
   }
   host_.kick();
+}
+
+void replica_manager::drive_moves() {
+  const auto self = host_.options().self;
+  for (auto& [group, r] : replicas_) {
+    auto& node = *r.group->node;
+    if (node.role() != raft::role::leader || r.replicas.empty()) continue;
+    const auto& m = node.membership();
+    auto placed_here = [&](raft::node_id id) {
+      return std::find(r.replicas.begin(), r.replicas.end(), id) != r.replicas.end();
+    };
+    auto change = [&](raft::config_change_type type, raft::node_id id, const char* what) {
+      // One change at a time: the core refuses while another is in flight; the next tick retries.
+      if (node.propose_config_change({type, id})) {
+        TRIB_LOG_INFO("broker", what, {"topic", r.topic}, {"partition", r.partition}, {"node", id.value});
+        host_.kick();
+      }
+    };
+    auto caught_up = [&](raft::node_id id) {
+      auto peer = node.peer(id);
+      return peer && peer->recent_active && peer->match >= node.commit_index();
+    };
+    // 1. A replica placed here that is not a member yet joins as a learner.
+    auto missing =
+        std::find_if(r.replicas.begin(), r.replicas.end(), [&](auto id) { return !m.contains(id); });
+    if (missing != r.replicas.end()) {
+      change(raft::config_change_type::add_learner, *missing, "replica_joining");
+      continue;
+    }
+    // 2. A learner that is placed here becomes a voter once it has caught up.
+    auto ready = std::find_if(m.learners.begin(), m.learners.end(),
+                              [&](auto id) { return placed_here(id) && caught_up(id); });
+    if (ready != m.learners.end()) {
+      change(raft::config_change_type::promote_learner, *ready, "replica_promoted");
+      continue;
+    }
+    if (std::any_of(m.learners.begin(), m.learners.end(), placed_here)) continue;  // still catching up
+    // 3. A member no longer placed here leaves; a leader that leaves hands over first.
+    auto leaving = std::find_if(m.voters.begin(), m.voters.end(), [&](auto id) { return !placed_here(id); });
+    if (leaving == m.voters.end()) {
+      leaving = std::find_if(m.learners.begin(), m.learners.end(), [&](auto id) { return !placed_here(id); });
+      if (leaving == m.learners.end()) continue;
+    }
+    if (*leaving == self) {
+      if (node.transfer_target() != raft::no_node) continue;
+      for (auto id : r.replicas) {
+        if (m.is_voter(id) && caught_up(id) && node.transfer_leadership(id)) {
+          TRIB_LOG_INFO("broker", "leadership_handed_over", {"topic", r.topic}, {"partition", r.partition},
+                        {"to", id.value}, {"reason", "this replica moves away"});
+          host_.kick();
+          break;
+        }
+      }
+      continue;
+    }
+    change(raft::config_change_type::remove_node, *leaving, "replica_leaving");
+  }
+}
+
+void replica_manager::remove_local(uint64_t group) {
+  auto it = replicas_.find(group);
+  if (it == replicas_.end() || removing_.contains(group)) return;
+  removing_.insert(group);
+  const std::string topic = it->second.topic;
+  const int32_t partition = it->second.partition;
+  TRIB_LOG_INFO("broker", "replica_moved_away", {"topic", topic}, {"partition", partition}, {"group", group});
+  host_.close_group(rpc::group_id{group}, [this, group, topic, partition] {
+    auto r = replicas_.find(group);
+    if (r != replicas_.end()) {
+      svc_.forget_partition(*r->second.part);
+      replicas_.erase(r);
+    }
+    removing_.erase(group);
+    if (auto removed = pm_.remove_replica(topic, partition); !removed)
+      TRIB_LOG_ERROR("broker", "replica_remove_failed", {"topic", topic}, {"partition", partition},
+                     {"error", removed.error().message()});
+  });
+}
+
+void replica_manager::drop_replica_if_moved(uint64_t group, const std::vector<raft::node_id>& voters,
+                                            int64_t term) {
+  const auto self = host_.options().self;
+  if (voters.empty() || std::find(voters.begin(), voters.end(), self) != voters.end()) return;
+  auto pl = placed_.find(group);
+  if (pl == placed_.end()) return;
+  const auto& target = pl->second.replicas;
+  if (std::find(target.begin(), target.end(), self) != target.end()) return;  // joining, not leaving
+  if (auto it = replicas_.find(group); it != replicas_.end()) {
+    if (it->second.group->node->term().value <= term) remove_local(group);
+    return;
+  }
+  // A log left from before a restart, whose group was not opened again (not placed here any more).
+  if (pm_.find(pl->second.topic, pl->second.partition) != nullptr) {
+    if (auto removed = pm_.remove_replica(pl->second.topic, pl->second.partition); !removed)
+      TRIB_LOG_ERROR("broker", "replica_remove_failed", {"topic", pl->second.topic},
+                     {"partition", pl->second.partition}, {"error", removed.error().message()});
+  }
 }
 
 void replica_manager::after_round(replica& r) {
@@ -220,6 +347,7 @@ nlohmann::json replica_manager::leaders() const {
       for (auto id : pr.replicas) j["replicas"].push_back(id.value);
       std::vector<raft::node_id> isr;
       std::vector<controller::replica_lag> lag;
+      std::vector<raft::node_id> voters;
       auto local = replicas_.find(pr.group);
       if (local != replicas_.end() && local->second.group->node->role() == raft::role::leader) {
         const auto& node = *local->second.group->node;
@@ -227,14 +355,17 @@ nlohmann::json replica_manager::leaders() const {
         j["term"] = node.term().value;
         isr = in_sync(local->second);
         lag = lag_of(local->second);
+        if (node.membership_committed()) voters = node.membership().voters;
       } else if (auto rep = reported_.find(pr.group); rep != reported_.end()) {
         j["leader"] = rep->second.leader.value;
         j["term"] = rep->second.term;
         isr = rep->second.isr;
         lag = rep->second.lag;
+        voters = rep->second.voters;
       }
       j["isr"] = nlohmann::json::array();
       for (auto id : isr) j["isr"].push_back(id.value);
+      j["voters"] = voters_json(voters);  // committed voters ([] while a change is in flight)
       j["lag"] = nlohmann::json::object();
       for (const auto& l : lag) j["lag"][std::to_string(l.replica.value)] = l.behind;
       out.push_back(std::move(j));
@@ -282,12 +413,15 @@ void replica_manager::send_reports() {
   controller::leader_report report{self, {}};
   for (const auto& [group, r] : replicas_) {
     const auto& node = *r.group->node;
-    if (node.role() == raft::role::leader)
-      report.led.push_back({group, node.term().value, in_sync(r), lag_of(r)});
+    if (node.role() != raft::role::leader) continue;
+    std::vector<raft::node_id> voters;
+    if (node.membership_committed()) voters = node.membership().voters;
+    report.led.push_back({group, node.term().value, in_sync(r), lag_of(r), std::move(voters)});
   }
   const auto body = controller::encode(report);
   for (const auto& [id, n] : ctl_.state().nodes()) {
-    if (id == self || n.removed || !transport_.connected(id)) continue;
+    // Removed nodes too: they learn from the reports that their replicas are gone.
+    if (id == self || !transport_.connected(id)) continue;
     transport_.call(id, rpc::api::leader_report, body, [](result<rpc::response>) {});
   }
 }
@@ -303,9 +437,70 @@ void replica_manager::handle_report(rpc::request&& req, const rpc::transport::re
   for (auto& l : report->led) {
     auto& slot = reported_[l.group];
     if (slot.leader == raft::no_node || l.term >= slot.term)
-      slot = reported{report->from, l.term, std::move(l.isr), std::move(l.lag)};
+      slot = reported{report->from, l.term, l.isr, l.lag, l.voters};
+    drop_replica_if_moved(l.group, l.voters, l.term);
   }
   reply(rpc::response{0, 0, {}, {}});
+}
+
+namespace {
+nlohmann::json moves_json(raft::node_id id, const std::vector<controller::set_replicas>& moves) {
+  nlohmann::json out = {{"node", id.value}, {"moves", nlohmann::json::array()}};
+  for (const auto& m : moves)
+    out["moves"].push_back(
+        {{"topic", m.topic}, {"partition", m.partition}, {"replicas", voters_json(m.replicas)}});
+  return out;
+}
+}  // namespace
+
+result<nlohmann::json> replica_manager::add_node(raft::node_id id) {
+  const auto* n = ctl_.state().find_node(id);
+  if (n == nullptr || n->removed) return fail(controller::errc::unknown_node);
+  auto moves = controller::plan_add_node(ctl_.state(), id);
+  for (const auto& m : moves) {
+    ctl_.submit(m, [m](result<void> r) {
+      if (!r)
+        TRIB_LOG_WARN("broker", "replica_move_failed", {"topic", m.topic}, {"partition", m.partition},
+                      {"error", r.error().message()});
+    });
+  }
+  TRIB_LOG_INFO("broker", "node_adding", {"node", id.value}, {"moves", moves.size()});
+  return moves_json(id, moves);
+}
+
+result<nlohmann::json> replica_manager::remove_node(raft::node_id id) {
+  const auto* n = ctl_.state().find_node(id);
+  if (n == nullptr || n->removed) return fail(controller::errc::unknown_node);
+  auto moves = TRIB_TRY(controller::plan_remove_node(ctl_.state(), id));
+  // The node is marked removed once no placement names it any more (after every move committed).
+  struct pending {
+    size_t left = 0;
+    bool failed = false;
+  };
+  auto st = std::make_shared<pending>(pending{moves.size(), false});
+  auto finish = [this, id, alive = std::weak_ptr<int>(alive_)] {
+    if (alive.expired()) return;
+    ctl_.submit(controller::remove_node{id}, [id](result<void> r) {
+      if (r) {
+        TRIB_LOG_INFO("broker", "node_removed", {"node", id.value});
+      } else {
+        TRIB_LOG_WARN("broker", "node_remove_failed", {"node", id.value}, {"error", r.error().message()});
+      }
+    });
+  };
+  for (const auto& m : moves) {
+    ctl_.submit(m, [m, st, finish](result<void> r) {
+      if (!r) {
+        st->failed = true;
+        TRIB_LOG_WARN("broker", "replica_move_failed", {"topic", m.topic}, {"partition", m.partition},
+                      {"error", r.error().message()});
+      }
+      if (--st->left == 0 && !st->failed) finish();
+    });
+  }
+  if (moves.empty()) finish();
+  TRIB_LOG_INFO("broker", "node_removing", {"node", id.value}, {"moves", moves.size()});
+  return moves_json(id, moves);
 }
 
 void replica_manager::balance_leaders() {
@@ -343,6 +538,8 @@ nlohmann::json replica_manager::status() const {
                    {"serving", r.part->serving()},
                    {"term", node.term().value},
                    {"isr", std::move(isr)},
+                   {"voters", voters_json(node.membership().voters)},
+                   {"learners", voters_json(node.membership().learners)},
                    {"high_watermark", node.commit_index().value + 1},
                    {"log_end", node.last_index().value + 1}});
   }

@@ -21,6 +21,13 @@
 //    partitions it leads, so any node can answer Metadata for partitions it does not replicate.
 //  - Preferred leaders: a leader that is not its partition's first replica hands leadership back to
 //    it once it is caught up, so leaderships stay spread as placed (after a node restarts, say).
+//  - Moves (add-node, remove-node: the controller's set_replicas changes a partition's replicas):
+//    the node placed anew creates an empty log and joins the group; the leader changes the group's
+//    membership one server at a time toward the placed replicas: a new replica joins as a learner,
+//    becomes a voter once caught up, then a replica no longer placed is removed (a leader that is
+//    itself leaving hands leadership over first). A node learns that its replica is gone from the
+//    leader's report (its committed voters no longer name the node, nor does the placement): then
+//    it closes the group and deletes the log.
 //
 // Still local to each node: internal topics (__consumer_offsets); see issue 9's notes.
 #include <cstdint>
@@ -46,6 +53,7 @@ struct replica_manager_options {
   int32_t default_replication_factor = 3;
   uint64_t balance_interval_ms = 1000;  // preferred-leader check
   uint64_t report_interval_ms = 500;    // leader reports to the other nodes
+  uint64_t moves_interval_ms = 250;     // leaders check their membership against the placement
 };
 
 class replica_manager final : public cluster_hooks {
@@ -60,6 +68,13 @@ class replica_manager final : public cluster_hooks {
   // Every partition of the cluster: leader, term, replicas, ISR and each replica's lag, from this
   // node's groups and the other nodes' reports (for /v1/cluster and `tributary topic describe`).
   nlohmann::json leaders() const;
+  // Operator requests (POST /v1/cluster/add-node|remove-node): plan the replica moves that give a
+  // node its share of the replicas (it must have registered: started with cluster.seeds) or take
+  // every replica off it, and submit them to the controller; a removed node is marked so once its
+  // replicas are placed elsewhere. Returns the planned moves; the groups carry them out (status and
+  // `leaders` show the progress). invalid_replication when a replica would have nowhere to go.
+  result<nlohmann::json> add_node(raft::node_id id);
+  result<nlohmann::json> remove_node(raft::node_id id);
   // A leader report from another node (rpc::api::leader_report).
   void handle_report(rpc::request&& req, const rpc::transport::reply_fn& reply);
 
@@ -86,12 +101,21 @@ class replica_manager final : public cluster_hooks {
     int64_t term = 0;
     std::vector<raft::node_id> isr;
     std::vector<controller::replica_lag> lag;
+    std::vector<raft::node_id> voters;  // committed; empty while a change is in flight
+  };
+  struct placed {  // from the metadata, by Raft group id
+    std::string topic;
+    int32_t partition = 0;
+    std::vector<raft::node_id> replicas;
   };
   void after_round(replica& r);
   std::vector<raft::node_id> in_sync(const replica& r) const;
   std::vector<controller::replica_lag> lag_of(const replica& r) const;  // on the leader
   void balance_leaders();
   void send_reports();
+  void drive_moves();
+  void remove_local(uint64_t group);
+  void drop_replica_if_moved(uint64_t group, const std::vector<raft::node_id>& voters, int64_t term);
 
   uv::loop& loop_;
   partition_manager& pm_;
@@ -105,6 +129,9 @@ class replica_manager final : public cluster_hooks {
   uv::timer balance_timer_;
   uv::timer report_timer_;
   uv::timer report_soon_;
+  uv::timer moves_timer_;
+  std::map<uint64_t, placed> placed_;  // every partition of the metadata
+  std::set<uint64_t> removing_;
   std::set<std::string, std::less<>> creating_;  // topics submitted to the controller, not yet decided
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for the controller's callbacks
 };

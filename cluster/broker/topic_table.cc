@@ -181,6 +181,30 @@ result<void> topic_table::remove(std::string_view name) {
   return {};
 }
 
+result<void> topic_table::set_hosted(std::string_view name, int32_t partition, bool hosted) {
+  auto it = topics_.find(name);
+  if (it == topics_.end() || partition < 0 || partition >= it->second.partitions)
+    return fail(topic_errc::unknown_topic);
+  auto& t = it->second;
+  if (t.hosts(partition) == hosted) return {};
+  const auto before = t.hosted;
+  if (!t.hosted) {  // every partition so far
+    t.hosted.emplace();
+    for (int32_t i = 0; i < t.partitions; ++i) t.hosted->push_back(i);
+  }
+  if (hosted) {
+    t.hosted->push_back(partition);
+    std::sort(t.hosted->begin(), t.hosted->end());
+  } else {
+    std::erase(*t.hosted, partition);
+  }
+  if (auto r = save(); !r) {
+    t.hosted = before;
+    return fail(r.error());
+  }
+  return {};
+}
+
 result<void> topic_table::save() const {
   nlohmann::json j;
   j["version"] = 1;

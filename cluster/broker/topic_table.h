@@ -88,6 +88,8 @@ class topic_table {
                                    int64_t now_ms, std::string topic_id,
                                    std::optional<std::vector<int32_t>> hosted = std::nullopt);
   result<void> remove(std::string_view name);
+  // Cluster mode: this node starts or stops holding a replica of one partition of the topic.
+  result<void> set_hosted(std::string_view name, int32_t partition, bool hosted);
 
  private:
   result<void> save() const;

@@ -5,8 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
+#include <thread>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -17,8 +19,10 @@ namespace {
 
 constexpr size_t k_response_bytes_max = 4u << 20;
 
-// A blocking HTTP/1.0 GET of `path` from "host:port" within timeout_ms: the body of a 200 answer.
-outcome<std::string> http_get(const std::string& address, const std::string& path, int timeout_ms) {
+// A blocking HTTP/1.0 request (GET, or POST without a body) of `path` to "host:port" within
+// timeout_ms: the body of a 2xx answer.
+outcome<std::string> http_call(const std::string& method, const std::string& address, const std::string& path,
+                               int timeout_ms) {
   const auto colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == address.size())
     return fail_with(errc::bad_arguments, fmt::format("--admin: \"{}\" is not host:port", address));
@@ -52,8 +56,8 @@ outcome<std::string> http_get(const std::string& address, const std::string& pat
       return fail_with(errc::timed_out,
                        fmt::format("{}: cannot connect to the node's admin endpoint", address));
   }
-  const std::string req =
-      fmt::format("GET {} HTTP/1.0\r\nHost: {}\r\nConnection: close\r\n\r\n", path, address);
+  const std::string req = fmt::format(
+      "{} {} HTTP/1.0\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method, path, address);
   size_t sent = 0;
   while (sent < req.size()) {
     if (!wait(POLLOUT)) return fail_with(errc::timed_out, fmt::format("{}: no answer in time", address));
@@ -84,7 +88,13 @@ outcome<std::string> http_get(const std::string& address, const std::string& pat
                      fmt::format("{}{}: not found (is this node part of a cluster? cluster.seeds "
                                  "must be set)",
                                  address, path));
-  if (code != "200") return fail_with(errc::partial, fmt::format("{}{}: HTTP {}", address, path, code));
+  if (code.front() != '2') {
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    const std::string why = j.is_object() && j.contains("error") && j["error"].is_string()
+                                ? j["error"].get<std::string>()
+                                : std::string("HTTP ") + code;
+    return fail_with(errc::partial, fmt::format("{}{}: {}", address, path, why));
+  }
   return body;
 }
 
@@ -97,10 +107,66 @@ outcome<void> run_cluster_status(const global_options& global, const std::string
   return {};
 }
 
+// Whether the moves for `node` are done: the placement shows every planned move, every partition's
+// committed voters are its placed replicas, and (removing) no partition names the node and the node
+// is marked removed.
+bool moves_done(const nlohmann::json& s, const nlohmann::json& plan, uint64_t node, bool removing) {
+  if (!s.contains("leaders") || !s["leaders"].is_array()) return false;
+  for (const auto& m : plan.value("moves", nlohmann::json::array())) {
+    bool placed = false;
+    for (const auto& p : s["leaders"]) {
+      if (p.value("topic", "") == m.value("topic", "") &&
+          p.value("partition", -1) == m.value("partition", -2))
+        placed = p.value("replicas", nlohmann::json::array()) == m.value("replicas", nlohmann::json::array());
+    }
+    if (!placed) return false;
+  }
+  for (const auto& p : s["leaders"]) {
+    auto replicas = p.value("replicas", nlohmann::json::array()).get<std::vector<uint64_t>>();
+    auto voters = p.value("voters", nlohmann::json::array()).get<std::vector<uint64_t>>();
+    std::sort(replicas.begin(), replicas.end());
+    std::sort(voters.begin(), voters.end());
+    if (voters != replicas) return false;
+    if (removing && std::find(replicas.begin(), replicas.end(), node) != replicas.end()) return false;
+  }
+  if (!removing) return true;
+  for (const auto& n : s.value("nodes", nlohmann::json::array()))
+    if (n.value("node_id", uint64_t{0}) == node) return n.value("removed", false);
+  return true;
+}
+
+outcome<void> run_node_change(const global_options& global, const std::string& admin, uint64_t node, bool add,
+                              int wait_s) {
+  const std::string path = fmt::format("/v1/cluster/{}?node={}", add ? "add-node" : "remove-node", node);
+  auto body = TRIB_TRY(http_call("POST", admin, path, global.timeout_ms));
+  auto plan = nlohmann::json::parse(body, nullptr, false);
+  if (plan.is_discarded()) return fail_with(errc::partial, fmt::format("{}{}: not JSON", admin, path));
+  const size_t moves = plan.value("moves", nlohmann::json::array()).size();
+  if (!global.json)
+    write_stdout(
+        fmt::format("{} node {}: {} replica moves submitted\n", add ? "adding" : "removing", node, moves));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
+  while (wait_s > 0) {
+    auto s = fetch_cluster_status(admin, global.timeout_ms);
+    if (s && moves_done(*s, plan, node, !add)) {
+      write_stdout(global.json ? plan.dump() + "\n"
+                               : fmt::format("done: every partition's replicas are its placed ones\n"));
+      return {};
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return fail_with(errc::timed_out,
+                       fmt::format("{} node {}: moves not finished after {} s (see cluster status)",
+                                   add ? "adding" : "removing", node, wait_s));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  if (global.json) write_stdout(plan.dump() + "\n");
+  return {};
+}
+
 }  // namespace
 
 outcome<nlohmann::json> fetch_cluster_status(const std::string& admin, int timeout_ms) {
-  auto body = http_get(admin, "/v1/cluster", timeout_ms);
+  auto body = http_call("GET", admin, "/v1/cluster", timeout_ms);
   if (!body) return tl::unexpected(body.error());
   auto j = nlohmann::json::parse(*body, nullptr, false);
   if (j.is_discarded() || !j.is_object())
@@ -150,6 +216,25 @@ void add_cluster_commands(CLI::App& root, command_fn& chosen) {
   status->callback([admin, &chosen] {
     chosen = [admin](const global_options& g) { return run_cluster_status(g, *admin); };
   });
+  for (const bool add : {true, false}) {
+    auto node = std::make_shared<uint64_t>(0);
+    auto wait_s = std::make_shared<int>(300);
+    CLI::App* cmd = cluster->add_subcommand(
+        add ? "add-node" : "remove-node",
+        add ? "Move a share of the replicas onto a node that has joined (started with cluster.seeds)"
+            : "Move every replica off a node, then mark it removed (stop it afterwards)");
+    cmd->add_option("node", *node, "Node id")->required()->check(CLI::Range(uint64_t{1}, uint64_t{1} << 22));
+    cmd->add_option("--admin", *admin, "A node's admin HTTP address (its http.listen)")
+        ->capture_default_str();
+    cmd->add_option("--wait-s", *wait_s, "Wait this long for the moves to finish (0: submit only)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 86400));
+    cmd->callback([admin, node, wait_s, add, &chosen] {
+      chosen = [admin, node, wait_s, add](const global_options& g) {
+        return run_node_change(g, *admin, *node, add, *wait_s);
+      };
+    });
+  }
 }
 
 }  // namespace tributary::cluster::cli

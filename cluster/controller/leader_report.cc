@@ -16,7 +16,9 @@ std::vector<uint8_t> encode(const leader_report& r) {
     for (auto id : p.isr) isr.push_back(id.value);
     json lag = json::array();
     for (const auto& l : p.lag) lag.push_back(json::array({l.replica.value, l.behind}));
-    led.push_back(json::array({p.group, p.term, std::move(isr), std::move(lag)}));
+    json voters = json::array();
+    for (auto id : p.voters) voters.push_back(id.value);
+    led.push_back(json::array({p.group, p.term, std::move(isr), std::move(lag), std::move(voters)}));
   }
   const json j = {{"v", report_version}, {"from", r.from.value}, {"led", std::move(led)}};
   const auto text = j.dump();
@@ -40,8 +42,8 @@ result<leader_report> decode_leader_report(std::span<const uint8_t> bytes) {
   r.from = node_id{from->get<uint64_t>()};
   r.led.reserve(led->size());
   for (const auto& e : *led) {
-    if (!e.is_array() || e.size() != 4 || !e[0].is_number_unsigned() || !e[1].is_number_integer() ||
-        !e[2].is_array() || !e[3].is_array()) {
+    if (!e.is_array() || e.size() != 5 || !e[0].is_number_unsigned() || !e[1].is_number_integer() ||
+        !e[2].is_array() || !e[3].is_array() || !e[4].is_array()) {
       return fail(errc::malformed_command);
     }
     led_partition p;
@@ -58,6 +60,10 @@ result<leader_report> decode_leader_report(std::span<const uint8_t> bytes) {
         return fail(errc::malformed_command);
       }
       p.lag.push_back({node_id{l[0].get<uint64_t>()}, l[1].get<int64_t>()});
+    }
+    for (const auto& id : e[4]) {
+      if (!id.is_number_unsigned() || id.get<uint64_t>() == 0) return fail(errc::malformed_command);
+      p.voters.push_back(node_id{id.get<uint64_t>()});
     }
     r.led.push_back(std::move(p));
   }

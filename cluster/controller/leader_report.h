@@ -24,6 +24,7 @@ struct led_partition {
   int64_t term = 0;
   std::vector<node_id> isr;      // the leader first
   std::vector<replica_lag> lag;  // every replica but the leader
+  std::vector<node_id> voters;   // the group's voters now (a replica not among them was moved away)
   friend bool operator==(const led_partition&, const led_partition&) = default;
 };
 

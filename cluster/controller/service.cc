@@ -168,8 +168,14 @@ void service::apply(const std::vector<raft::entry>& entries) {
   }
   if (!changed) return;
   const auto* me = state_.find_node(opt_.self);
-  registered_ = me != nullptr && !me->removed && me->kafka_address == opt_.kafka_address &&
-                me->rpc_address == opt_.rpc_address;
+  // Removed by an operator (remove-node) while running: stay out; a restart registers again.
+  if (me != nullptr && me->removed && registered_ && !removed_) {
+    removed_ = true;
+    TRIB_LOG_WARN("controller", "node_removed_from_cluster", {"node", opt_.self.value},
+                  {"effect", "this node holds no replicas any more; stop it, or restart it to rejoin"});
+  }
+  registered_ = removed_ || (me != nullptr && !me->removed && me->kafka_address == opt_.kafka_address &&
+                             me->rpc_address == opt_.rpc_address);
   for (const auto& [id, n] : state_.nodes())
     if (id != opt_.self && !n.removed) transport_.set_peer(id, n.rpc_address);
   if (on_change_) on_change_();

@@ -11,7 +11,8 @@
 // an error to retry (no leader, leadership lost, the call failed).
 //
 // A node registers itself (its Kafka and RPC addresses) once a leader is known, and again when its
-// addresses change; the leader adds a registered node that is not in group 0 as a learner.
+// addresses change; the leader adds a registered node that is not in group 0 as a learner. A node
+// an operator removed while it runs stays removed until it restarts.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -107,6 +108,7 @@ class service {
   std::map<raft::log_index, pending> pending_;  // by entry index, on the leader
   uv::timer register_timer_;
   bool registered_ = false;
+  bool removed_ = false;  // removed by an operator while this process runs
   bool registering_ = false;
   bool shutting_down_ = false;
   node_id last_leader_;

@@ -204,6 +204,8 @@ class node {
     return log_.entries(lo, hi, max_bytes);
   }
   const raft::membership& membership() const { return configs_.back().config; }
+  // Whether the latest configuration is committed (no membership change in flight).
+  bool membership_committed() const { return configs_.back().index <= log_.committed(); }
   node_id transfer_target() const { return transfer_target_; }
   std::optional<peer_status> peer(node_id id) const;
 

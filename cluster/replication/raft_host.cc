@@ -62,6 +62,15 @@ hosted_group* raft_host::find(rpc::group_id id) {
   return it == groups_.end() ? nullptr : it->second.get();
 }
 
+void raft_host::close_group(rpc::group_id id, std::function<void()> done) {
+  if (in_round_ || finishing_) {
+    closing_.emplace_back(id, std::move(done));
+    return;
+  }
+  groups_.erase(id);
+  if (done) done();
+}
+
 void raft_host::receive(rpc::raft_batch&& batch) {
   if (stopping_ || failed_) return;
   for (auto& gm : batch.messages) {
@@ -166,6 +175,7 @@ void raft_host::finish_round(std::vector<std::pair<hosted_group*, raft::ready>> 
     return;
   }
   for (auto& [g, job] : jobs) g->log->complete_sync(job);
+  finishing_ = true;  // groups the round holds must outlive it (close_group waits)
   for (auto& [g, rd] : readies) {
     send(*g, rd.messages);
     if (!rd.committed_entries.empty() && g->apply) g->apply(rd.committed_entries);
@@ -173,6 +183,11 @@ void raft_host::finish_round(std::vector<std::pair<hosted_group*, raft::ready>> 
     if (g->on_round) g->on_round();
   }
   transport_.flush();
+  finishing_ = false;
+  for (auto& [id, done] : std::exchange(closing_, {})) {
+    groups_.erase(id);
+    if (done) done();
+  }
   if (stopping_) {
     if (on_stopped_) std::exchange(on_stopped_, nullptr)();
     return;

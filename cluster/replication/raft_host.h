@@ -81,6 +81,9 @@ class raft_host {
   // outlive the group.
   result<hosted_group*> open_group(rpc::group_id id, storage::partition_log& log, raft::membership bootstrap);
   hosted_group* find(rpc::group_id id);
+  // Stops hosting a group (its replica moved away): it is destroyed once no round uses it, then
+  // `done` runs (on the loop); its log, if someone else owns it, may go after that.
+  void close_group(rpc::group_id id, std::function<void()> done);
 
   // Messages from a peer (the transport's on_raft).
   void receive(rpc::raft_batch&& batch);
@@ -110,10 +113,12 @@ class raft_host {
   uv::timer tick_timer_;
   uv::timer kick_timer_;
   bool in_round_ = false;
+  bool finishing_ = false;
   bool again_ = false;
   bool stopping_ = false;
   bool failed_ = false;
   std::function<void()> on_stopped_;
+  std::vector<std::pair<rpc::group_id, std::function<void()>>> closing_;  // after the round in flight
   host_stats stats_;
 };
 

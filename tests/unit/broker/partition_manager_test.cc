@@ -222,3 +222,28 @@ TEST_CASE("a cluster node opens only the partitions it hosts, and again after a 
   CHECK((*pm)->find("spread", 3) != nullptr);
   CHECK((*pm)->all_partitions().size() == 2);
 }
+
+TEST_CASE("a replica moves onto and off a node: log created or removed, recorded in the topic table") {
+  temp_dir t;
+  {
+    auto pm = partition_manager::open(t.path, log_defaults{}, 1000);
+    REQUIRE(pm);
+    REQUIRE((*pm)->create_topic("moving", 3, {}, 1000, std::string(32, 'd'), std::vector<int32_t>{0}));
+    auto added = (*pm)->add_replica("moving", 2, 1000);
+    REQUIRE(added);
+    CHECK((*pm)->find("moving", 2) == *added);
+    CHECK((*added)->log().end_offset().value == 0);
+    CHECK(std::filesystem::exists(t.path / "moving-2"));
+    CHECK((*pm)->add_replica("moving", 2, 1000).value() == *added);  // already here: the same one
+    CHECK_FALSE((*pm)->add_replica("moving", 3, 1000));              // no such partition
+    CHECK_FALSE((*pm)->add_replica("nope", 0, 1000));
+    REQUIRE((*pm)->remove_replica("moving", 0));
+    CHECK((*pm)->find("moving", 0) == nullptr);
+    CHECK_FALSE(std::filesystem::exists(t.path / "moving-0"));
+  }
+  auto pm = partition_manager::open(t.path, log_defaults{}, 1000);
+  REQUIRE(pm);
+  CHECK(*(*pm)->topics().find("moving")->hosted == std::vector<int32_t>{2});
+  CHECK((*pm)->find("moving", 2) != nullptr);
+  CHECK((*pm)->find("moving", 0) == nullptr);
+}

@@ -14,8 +14,9 @@ std::span<const uint8_t> bytes_of(const std::string& s) {
 
 TEST_CASE("leader reports round-trip, lag included") {
   leader_report r{node_id{3}, {}};
-  r.led.push_back({7, 4, {node_id{3}, node_id{1}}, {{node_id{1}, 0}, {node_id{2}, -1}}});
-  r.led.push_back({9, 1, {node_id{3}}, {}});
+  r.led.push_back(
+      {7, 4, {node_id{3}, node_id{1}}, {{node_id{1}, 0}, {node_id{2}, -1}}, {node_id{1}, node_id{3}}});
+  r.led.push_back({9, 1, {node_id{3}}, {}, {node_id{3}}});
   auto back = decode_leader_report(encode(r));
   REQUIRE(back.has_value());
   CHECK(*back == r);
@@ -26,10 +27,10 @@ TEST_CASE("leader reports round-trip, lag included") {
 TEST_CASE("malformed leader reports are refused, never thrown") {
   for (const std::string bad :
        {"", "[]", "{\"v\":1}", "{\"v\":2,\"from\":1,\"led\":[]}", "{\"v\":1,\"from\":0,\"led\":[]}",
-        "{\"v\":1,\"from\":1,\"led\":[[1,1,[1]]]}", "{\"v\":1,\"from\":1,\"led\":[[0,1,[1],[]]]}",
-        "{\"v\":1,\"from\":1,\"led\":[[1,-1,[1],[]]]}", "{\"v\":1,\"from\":1,\"led\":[[1,1,[0],[]]]}",
-        "{\"v\":1,\"from\":1,\"led\":[[1,1,[1],[[2,-2]]]]}",
-        "{\"v\":1,\"from\":1,\"led\":[[1,1,[1],[[0,5]]]]}", "{\"v\":1,\"from\":1"}) {
+        "{\"v\":1,\"from\":1,\"led\":[[1,1,[1],[]]]}", "{\"v\":1,\"from\":1,\"led\":[[0,1,[1],[],[1]]]}",
+        "{\"v\":1,\"from\":1,\"led\":[[1,-1,[1],[],[1]]]}", "{\"v\":1,\"from\":1,\"led\":[[1,1,[0],[],[1]]]}",
+        "{\"v\":1,\"from\":1,\"led\":[[1,1,[1],[[2,-2]],[1]]]}",
+        "{\"v\":1,\"from\":1,\"led\":[[1,1,[1],[[0,5]],[0]]]}", "{\"v\":1,\"from\":1"}) {
     CAPTURE(bad);
     CHECK_FALSE(decode_leader_report(bytes_of(bad)).has_value());
   }
