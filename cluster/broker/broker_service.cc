@@ -269,14 +269,14 @@ size_t broker_service::apply_retention() {
   size_t deleted = 0;
   const int64_t now = wall_now_ms();
   for (partition* p : pm_.all_partitions()) {
-    if (p->replicated()) continue;  // Raft owns the log start (a later step of issue 9)
-    auto r = p->log().apply_retention(now, p->high_watermark());
+    auto r = p->replicated() ? (cluster_ ? cluster_->apply_retention(*p, now) : result<size_t>(0))
+                             : p->log().apply_retention(now, p->high_watermark());
     if (!r) {
       TRIB_LOG_ERROR("broker", "retention_failed", {"topic", p->topic()}, {"partition", p->id()},
                      {"error", r.error().message()});
       continue;
     }
-    if (*r > 0) flusher_.appended(*p);  // the directory changed: the next round syncs it
+    if (*r > 0 && !p->replicated()) flusher_.appended(*p);  // the directory changed: the next round syncs it
     deleted += *r;
   }
   return deleted;

@@ -88,6 +88,9 @@ class cluster_hooks {
   virtual std::vector<broker_address> brokers() const = 0;
   virtual int32_t controller_id() const = 0;  // -1 when no controller leader is known
   virtual partition_placement placement(std::string_view topic, int32_t partition) const = 0;
+  // Retention on a Raft partition's replica: below what it has applied, the cut recorded in the
+  // group's state first. Segments deleted.
+  virtual result<size_t> apply_retention(partition& p, int64_t now_ms) = 0;
 };
 
 class broker_service {

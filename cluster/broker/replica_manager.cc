@@ -408,6 +408,28 @@ partition_placement replica_manager::placement(std::string_view topic, int32_t p
   return out;
 }
 
+result<size_t> replica_manager::apply_retention(partition& p, int64_t now_ms) {
+  if (!p.raft) return 0;
+  auto it = replicas_.find(p.raft->group);
+  if (it == replicas_.end() || removing_.contains(p.raft->group)) return 0;
+  auto& g = *it->second.group;
+  const auto& node = *g.node;
+  // The configuration recorded with the cut must be one no truncation can take back.
+  if (!node.membership_committed() || node.applied_index() < raft::log_index{0}) return 0;
+  auto point = p.log().retention_point(now_ms, storage::offset(node.applied_index().value + 1));
+  if (!point || *point <= p.log().start_offset()) return 0;
+  const raft::log_index through{point->value - 1};
+  auto term = g.storage->term_at(through);
+  if (!term) return 0;
+  TRIB_TRY_VOID(g.storage->compacted(through, *term, node.membership()));
+  auto deleted = TRIB_TRY(p.log().delete_before(*point));
+  if (deleted > 0) {
+    TRIB_LOG_INFO("broker", "replica_retention", {"topic", p.topic()}, {"partition", p.id()},
+                  {"segments_deleted", deleted}, {"log_start", p.log().start_offset().value});
+  }
+  return deleted;
+}
+
 void replica_manager::send_reports() {
   const auto self = host_.options().self;
   controller::leader_report report{self, {}};
@@ -541,6 +563,7 @@ nlohmann::json replica_manager::status() const {
                    {"voters", voters_json(node.membership().voters)},
                    {"learners", voters_json(node.membership().learners)},
                    {"high_watermark", node.commit_index().value + 1},
+                   {"log_start", r.part->log().start_offset().value},
                    {"log_end", node.last_index().value + 1}});
   }
   return out;

@@ -17,6 +17,10 @@
 //    has committed an entry of its own term. When it starts serving, its producer state is rebuilt
 //    from its log (which then holds everything committed), so idempotent resends of batches the old
 //    leader wrote are recognised.
+//  - Retention: each replica applies the topic's retention to its own log, below what it has applied
+//    (committed and written here); the cut is recorded as the group's snapshot point first
+//    (segment_storage::compacted), so a follower that is behind the leader's log start gets a
+//    snapshot and restarts its log from there.
 //  - Leader reports: every 500 ms (and soon after a change) each node tells the others which
 //    partitions it leads, so any node can answer Metadata for partitions it does not replicate.
 //  - Preferred leaders: a leader that is not its partition's first replica hands leadership back to
@@ -87,6 +91,7 @@ class replica_manager final : public cluster_hooks {
   std::vector<broker_address> brokers() const override;
   int32_t controller_id() const override;
   partition_placement placement(std::string_view topic, int32_t partition) const override;
+  result<size_t> apply_retention(partition& p, int64_t now_ms) override;
 
  private:
   struct replica {

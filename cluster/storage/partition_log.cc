@@ -357,30 +357,32 @@ result<void> partition_log::sync_now() {
   return {};
 }
 
-result<size_t> partition_log::apply_retention(int64_t now_ms, offset keep_from) {
-  size_t deleted = 0;
+std::optional<offset> partition_log::retention_point(int64_t now_ms, offset keep_from) const {
+  std::optional<offset> point;
   uint64_t total = size_bytes();
-  while (segments_.size() > 1) {
-    auto first = segments_.begin()->second;
-    if (first->end_offset() > keep_from) break;
-    bool too_old = cfg_.retention_ms >= 0 && first->max_timestamp() >= 0 &&
-                   now_ms - first->max_timestamp() > cfg_.retention_ms;
+  for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {  // never the active one
+    const auto& seg = it->second;
+    if (seg->end_offset() > keep_from) break;
+    bool too_old = cfg_.retention_ms >= 0 && seg->max_timestamp() >= 0 &&
+                   now_ms - seg->max_timestamp() > cfg_.retention_ms;
     bool too_big = cfg_.retention_bytes >= 0 && total > static_cast<uint64_t>(cfg_.retention_bytes);
     if (!too_old && !too_big) break;
-    total -= first->size_bytes();
-    segments_.erase(segments_.begin());
-    std::erase(unsynced_, first);
-    first->remove_files();
-    dir_dirty_ = true;
-    ++deleted;
-    TRIB_LOG_INFO("storage", "segment_deleted", {"path", first->log_path().string()},
-                  {"reason", too_old ? "retention_ms" : "retention_bytes"},
-                  {"log_start_offset", start_offset().value});
+    total -= seg->size_bytes();
+    point = std::next(it)->first;
   }
-  return deleted;
+  return point;
+}
+
+result<size_t> partition_log::apply_retention(int64_t now_ms, offset keep_from) {
+  auto point = retention_point(now_ms, keep_from);
+  return point ? delete_segments_before(*point, "retention") : 0;
 }
 
 result<size_t> partition_log::delete_before(offset keep_from) {
+  return delete_segments_before(keep_from, "compacted");
+}
+
+result<size_t> partition_log::delete_segments_before(offset keep_from, const char* reason) {
   size_t deleted = 0;
   while (segments_.size() > 1) {
     auto first = segments_.begin()->second;
@@ -390,7 +392,7 @@ result<size_t> partition_log::delete_before(offset keep_from) {
     first->remove_files();
     dir_dirty_ = true;
     ++deleted;
-    TRIB_LOG_INFO("storage", "segment_deleted", {"path", first->log_path().string()}, {"reason", "compacted"},
+    TRIB_LOG_INFO("storage", "segment_deleted", {"path", first->log_path().string()}, {"reason", reason},
                   {"log_start_offset", start_offset().value});
   }
   return deleted;

@@ -114,6 +114,9 @@ class partition_log {
   // Deletes whole segments by age and size (never the active one, never any segment with data at or
   // above `keep_from`, e.g. the high watermark). Returns how many were deleted.
   result<size_t> apply_retention(int64_t now_ms, offset keep_from);
+  // Where apply_retention would start the log (the base offset of the first segment it keeps), or
+  // nullopt when it would delete nothing. For a Raft log, which records the cut before it happens.
+  std::optional<offset> retention_point(int64_t now_ms, offset keep_from) const;
   // Deletes every whole segment below `keep_from` (never the active one), whatever its age and size:
   // for a log whose live state was written again at keep_from (__consumer_offsets compaction).
   result<size_t> delete_before(offset keep_from);
@@ -123,6 +126,7 @@ class partition_log {
  private:
   partition_log() = default;
   result<void> roll(int64_t now_ms);
+  result<size_t> delete_segments_before(offset keep_from, const char* reason);
   result<append_result> write_batch(byte_span batch, const batch_header& h, int64_t now_ms);
   std::shared_ptr<segment> active() const { return segments_.rbegin()->second; }
   // The segment holding `o`, or the first one after it; nullptr when none.
