@@ -94,3 +94,19 @@ class cluster:
             return True
         wait_for(probe, timeout_s, f"a serving leader for each of {topic}'s {partitions} partitions")
         return dict(found)
+
+
+def high_watermarks(consumer, topic, partitions, timeout_s=30):
+    """{partition: high watermark} through a confluent-kafka consumer, each asked again while a
+    leader just elected is not in every node's Metadata yet."""
+    from confluent_kafka import KafkaException, TopicPartition
+    ends = {}
+    for p in range(partitions):
+        def probe():
+            try:
+                ends[p] = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1]
+                return True
+            except KafkaException:
+                return False
+        wait_for(probe, timeout_s, f"the high watermark of {topic}-{p}", interval_s=0.5)
+    return ends

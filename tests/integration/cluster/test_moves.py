@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import clusterlib  # first: puts tests/integration/broker on the path
@@ -45,15 +45,7 @@ def produce(bootstrap, start, count):
 def consume_all(bootstrap):
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "verify", "enable.auto.commit": False,
                          "enable.partition.eof": True})
-    ends = {}
-    for p in range(PARTITIONS):
-        def watermark():
-            try:
-                ends[p] = consumer.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=5)[1]
-                return True
-            except KafkaException:
-                return False
-        brokerlib.wait_for(watermark, 30, f"the high watermark of partition {p}", interval_s=0.5)
+    ends = clusterlib.high_watermarks(consumer, TOPIC, PARTITIONS)
     consumer.assign([TopicPartition(TOPIC, p, 0) for p in range(PARTITIONS)])
     got, done = {}, {p for p in range(PARTITIONS) if ends[p] == 0}
     deadline = time.monotonic() + 60

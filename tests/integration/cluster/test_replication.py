@@ -124,17 +124,9 @@ def consume_all(c, leaders_hint):
     bootstrap = ",".join(n.bootstrap for n in c.nodes.values())
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "verify", "enable.auto.commit": False,
                          "auto.offset.reset": "earliest", "enable.partition.eof": True})
-    ends = {}
     md = consumer.list_topics(TOPIC, timeout=15)
     check(len(md.topics[TOPIC].partitions) == PARTITIONS, f"the consumer sees {TOPIC}: {md.topics[TOPIC]}")
-    for p in range(PARTITIONS):
-        def watermark():  # retried: a leader just elected may not be in every node's Metadata yet
-            try:
-                ends[p] = consumer.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=5)[1]
-                return True
-            except KafkaException:
-                return False
-        brokerlib.wait_for(watermark, 30, f"the high watermark of partition {p}", interval_s=0.5)
+    ends = clusterlib.high_watermarks(consumer, TOPIC, PARTITIONS)
     consumer.assign([TopicPartition(TOPIC, p, 0) for p in range(PARTITIONS)])
     got = {p: [] for p in range(PARTITIONS)}
     done = set(p for p in range(PARTITIONS) if ends[p] == 0)
@@ -279,17 +271,9 @@ def main(binary, workdir):
     c.wait_leader(registered=3)
     c.wait_serving(TOPIC, PARTITIONS)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "verify-restart"})
+    hw = clusterlib.high_watermarks(consumer, TOPIC, PARTITIONS)
     for p in range(PARTITIONS):
-        hw = []
-
-        def watermark():
-            try:
-                hw.append(consumer.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=5)[1])
-                return True
-            except KafkaException:
-                return False
-        brokerlib.wait_for(watermark, 30, f"partition {p}'s high watermark after the restart", interval_s=0.5)
-        check(hw[-1] >= ends[p], f"partition {p}: high watermark {hw[-1]} after the restart, {ends[p]} before")
+        check(hw[p] >= ends[p], f"partition {p}: high watermark {hw[p]} after the restart, {ends[p]} before")
     consumer.close()
     committed_after = {}
     brokerlib.wait_for(lambda: committed_after.update(committed_offsets(bootstrap)) or
