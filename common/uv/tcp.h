@@ -140,6 +140,8 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   bool can_deliver() const;
   void update_reading();
   void dispatch();
+  uint8_t* read_base() const;  // where buffered bytes [begin_, end_) are
+  void leave_shared_buffer();
   void schedule_dispatch();
   void framing_error(std::error_code ec);
   void close_handles(bool reset);
@@ -177,6 +179,7 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   bool eof_seen_ = false;
   bool in_dispatch_ = false;
   bool dispatch_scheduled_ = false;
+  bool reading_shared_ = false;  // the current read went into the loop thread's shared buffer
   std::error_code reason_;
 
   std::unique_ptr<uint8_t[]> buf_;

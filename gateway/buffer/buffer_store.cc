@@ -524,7 +524,10 @@ struct buffer_store::impl {
 
   // Inside a write transaction: decides which rows fit (evicting under drop_oldest), inserts them
   // under consecutive seqs and bumps meta.next_seq. `out` gets one entry per row.
-  result<void> place_rows(std::span<const reading> in, std::vector<result<gateway_seq>>& out, delta& d) {
+  // `checked`: the rows' sizes from check_reading, when the caller checked them (else empty).
+  result<void> place_rows(std::span<const reading> in, std::vector<result<gateway_seq>>& out, delta& d,
+                          std::span<const uint64_t> checked = {}) {
+    TRIB_ASSERT(checked.empty() || checked.size() == in.size(), "one checked size per row");
     sizes_scratch.resize(in.size());
     out.clear();
     out.reserve(in.size());
@@ -532,13 +535,18 @@ struct buffer_store::impl {
     uint64_t incoming = 0;
     bool full = false;
     for (size_t i = 0; i < in.size(); ++i) {
-      auto checked = check_reading(in[i], options);
-      if (!checked) {
-        out.push_back(fail(checked.error()));
-        d.counts.invalid_rows++;
-        continue;
+      uint64_t size = 0;
+      if (!checked.empty()) {
+        size = checked[i];
+      } else {
+        auto verdict = check_reading(in[i], options);
+        if (!verdict) {
+          out.push_back(fail(verdict.error()));
+          d.counts.invalid_rows++;
+          continue;
+        }
+        size = *verdict;
       }
-      uint64_t size = *checked;
       sizes_scratch[i] = size;
       // Under reject the stored bytes count; under drop_oldest stored rows can make room.
       uint64_t base = options.overflow == overflow_policy::reject ? bytes : 0;
@@ -933,13 +941,19 @@ buffer_store::~buffer_store() {
 }
 
 result<append_outcome> buffer_store::append_batch(std::span<const reading> rows) {
+  return append_batch(rows, {});
+}
+
+result<append_outcome> buffer_store::append_batch(std::span<const reading> rows,
+                                                  std::span<const uint64_t> checked_sizes) {
   impl& s = *p_;
   if (rows.size() > s.options.batch_rows_max) return fail(errc::batch_too_large);
+  if (!checked_sizes.empty() && checked_sizes.size() != rows.size()) return fail(errc::bad_option);
   append_outcome out;
   impl::delta d;
   impl::write_tx tx(s);
   TRIB_TRY_VOID(tx.begin());
-  TRIB_TRY_VOID(s.place_rows(rows, out.rows, d));
+  TRIB_TRY_VOID(s.place_rows(rows, out.rows, d, checked_sizes));
   TRIB_TRY_VOID(tx.commit());
   s.apply(d);
   s.publish();

@@ -166,6 +166,10 @@ class buffer_store {
   // The group commit: all rows in ONE transaction. A failure of the transaction itself (disk_full,
   // io_error, busy, batch_too_large) fails the whole call and commits nothing.
   result<append_outcome> append_batch(std::span<const reading> rows);
+  // The same, for rows the caller has already checked: checked_sizes[i] is what check_reading(rows[i],
+  // options()) returned (the group committer checks each reading as it is submitted, so the worker
+  // does not walk its headers a second time). One size per row.
+  result<append_outcome> append_batch(std::span<const reading> rows, std::span<const uint64_t> checked_sizes);
 
   // Up to the limits, in priority order (descending) then seq order, skipping rows the cursor has
   // handed out already and expired rows; advances the cursor.

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -19,16 +18,41 @@ constexpr std::string_view component = "buffer";
 }  // namespace
 
 struct group_committer::state : std::enable_shared_from_this<state> {
-  struct entry {
-    reading r;
-    completion_fn done;
-    uint64_t size = 0;
+  // Readings with their completions and accounted sizes, index for index. The inbox holds one,
+  // each transaction another: a job swaps the whole inbox into its batch when it fits (no reading
+  // is moved one by one, and the loop thread waits on the mutex for a swap only).
+  struct rows {
+    std::vector<reading> readings;
+    std::vector<completion_fn> done;
+    std::vector<uint64_t> sizes;
+    uint64_t bytes = 0;
+
+    size_t size() const { return readings.size(); }
+    bool empty() const { return readings.empty(); }
+    void push(reading r, completion_fn fn, uint64_t size) {
+      readings.push_back(std::move(r));
+      done.push_back(std::move(fn));
+      sizes.push_back(size);
+      bytes += size;
+    }
+    void swap(rows& o) {
+      readings.swap(o.readings);
+      done.swap(o.done);
+      sizes.swap(o.sizes);
+      std::swap(bytes, o.bytes);
+    }
+    void clear() {
+      readings.clear();
+      done.clear();
+      sizes.clear();
+      bytes = 0;
+    }
   };
   // What the loop thread hands over and the worker takes (see the header). The completions travel
   // with their readings but are only moved on the worker, never called there.
   struct inbox {
     std::mutex mutex;
-    std::deque<entry> entries;
+    rows pending;
     bool armed = false;            // a job is submitted and has not taken its readings yet
     std::atomic<size_t> taken{0};  // readings taken by jobs whose completion has not run (stats only)
     size_t batch_rows_max = 0;
@@ -36,10 +60,7 @@ struct group_committer::state : std::enable_shared_from_this<state> {
   };
   // One transaction: taken and run on the worker, finished on the loop thread.
   struct batch {
-    std::vector<reading> rows;  // emptied on the worker once the transaction is over
-    std::vector<completion_fn> done;
-    std::vector<uint64_t> sizes;
-    uint64_t bytes = 0;
+    rows taken;                                           // readings emptied on the worker afterwards
     bool ran = false;                                     // the job ran (it took the readings)
     result<append_outcome> outcome = fail(errc::closed);  // set by the job
     uint64_t commit_us = 0;
@@ -63,6 +84,11 @@ struct group_committer::state : std::enable_shared_from_this<state> {
   std::function<void()> on_closed;
   std::optional<uv::timer> retry_timer;
   committer_stats stats;
+  // Finished batches' emptied vectors, kept for their capacity: the inbox, the running batch and
+  // the next one each hold a set, so three sets go round and none grows from empty again.
+  std::vector<rows> spares;
+  bool in_completions = false;               // finish() or fail_queue() is calling completions
+  std::vector<std::function<void()>> after;  // after_completions()
 
   // Metrics (null without a registry).
   metrics::counter* m_commits = nullptr;
@@ -102,19 +128,26 @@ struct group_committer::state : std::enable_shared_from_this<state> {
         &reg.add_gauge("tributary_gateway_buffer_queued_rows", "Readings queued or being committed.");
   }
 
-  // Worker thread: takes the readings at the front of the inbox, one batch's worth.
+  // Worker thread: takes the readings at the front of the inbox, one batch's worth. `b.taken` is
+  // empty (with the capacity of an earlier batch); usually the whole inbox fits and is swapped in.
   static void take(inbox& in, batch& b) {
     std::lock_guard lock(in.mutex);
     in.armed = false;
-    while (!in.entries.empty() && b.rows.size() < in.batch_rows_max) {
-      auto& e = in.entries.front();
-      if (!b.rows.empty() && b.bytes + e.size > in.batch_bytes_max) break;
-      b.bytes += e.size;
-      b.sizes.push_back(e.size);
-      b.rows.push_back(std::move(e.r));
-      b.done.push_back(std::move(e.done));
-      in.entries.pop_front();
+    rows& p = in.pending;
+    if (p.size() <= in.batch_rows_max && (p.bytes <= in.batch_bytes_max || p.size() == 1)) {
+      b.taken.swap(p);
+      return;
     }
+    size_t n = 0;
+    while (n < p.size() && n < in.batch_rows_max) {
+      if (n > 0 && b.taken.bytes + p.sizes[n] > in.batch_bytes_max) break;
+      b.taken.push(std::move(p.readings[n]), std::move(p.done[n]), p.sizes[n]);
+      ++n;
+    }
+    p.readings.erase(p.readings.begin(), p.readings.begin() + static_cast<std::ptrdiff_t>(n));
+    p.done.erase(p.done.begin(), p.done.begin() + static_cast<std::ptrdiff_t>(n));
+    p.sizes.erase(p.sizes.begin(), p.sizes.begin() + static_cast<std::ptrdiff_t>(n));
+    p.bytes -= b.taken.bytes;
   }
 
   // Loop thread: makes sure a job will take what the inbox holds.
@@ -122,23 +155,26 @@ struct group_committer::state : std::enable_shared_from_this<state> {
     if (worker_gone || detached) return;
     {
       std::lock_guard lock(in->mutex);
-      if (in->armed || in->entries.empty()) return;
+      if (in->armed || in->pending.empty()) return;
       in->armed = true;
     }
     auto b = std::make_shared<batch>();
+    if (!spares.empty()) {  // empty vectors with capacity, left by an earlier batch
+      b->taken.swap(spares.back());
+      spares.pop_back();
+    }
     auto submitted = worker->submit(
         [st = store, b, box = in]() {
           take(*box, *b);
           b->ran = true;
-          if (b->rows.empty()) return;
-          box->taken.fetch_add(b->rows.size(), std::memory_order_relaxed);
+          if (b->taken.empty()) return;
+          box->taken.fetch_add(b->taken.size(), std::memory_order_relaxed);
           auto t0 = std::chrono::steady_clock::now();
-          b->outcome = st->append_batch(b->rows);
+          b->outcome = st->append_batch(b->taken.readings, b->taken.sizes);
           b->commit_us = static_cast<uint64_t>(
               std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
                   .count());
-          b->rows.clear();  // the readings are freed here, not on the loop thread
-          b->rows.shrink_to_fit();
+          b->taken.readings.clear();  // the readings are freed here, not on the loop thread
         },
         [self = shared_from_this(), b](std::error_code ec) { self->finish(*b, ec); });
     if (submitted) {
@@ -175,21 +211,34 @@ struct group_committer::state : std::enable_shared_from_this<state> {
 
   // Fails every reading no job has taken (newest last, as they were submitted).
   void fail_queue(std::error_code ec) {
-    std::deque<entry> failed;
+    rows failed;
     {
       std::lock_guard lock(in->mutex);
-      failed.swap(in->entries);
+      failed.swap(in->pending);
     }
-    for (auto& e : failed) {
-      TRIB_ASSERT(held > 0 && held_bytes_ >= e.size);
-      --held;
-      held_bytes_ -= e.size;
-    }
+    TRIB_ASSERT(failed.size() <= held && failed.bytes <= held_bytes_);
+    held -= failed.size();
+    held_bytes_ -= failed.bytes;
     update_gauges();
-    for (auto& e : failed) {
+    in_completions = true;
+    for (auto& done : failed.done) {
       stats.failed_rows++;
       if (detached) return;
-      if (e.done) e.done(fail(ec));
+      if (done) done(fail(ec));
+    }
+    run_after_completions();
+  }
+
+  // The after_completions() callbacks of the round that just ended, in the order they were given.
+  void run_after_completions() {
+    in_completions = false;
+    while (!after.empty() && !detached) {
+      std::vector<std::function<void()>> fns;
+      fns.swap(after);
+      for (auto& fn : fns) {
+        if (detached) return;
+        fn();
+      }
     }
   }
 
@@ -202,10 +251,10 @@ struct group_committer::state : std::enable_shared_from_this<state> {
       std::lock_guard lock(in->mutex);
       in->armed = false;
     }
-    const size_t n = b.done.size();
-    TRIB_ASSERT(n <= held && b.bytes <= held_bytes_);
+    const size_t n = b.taken.done.size();
+    TRIB_ASSERT(n <= held && b.taken.bytes <= held_bytes_);
     held -= n;
-    held_bytes_ -= b.bytes;
+    held_bytes_ -= b.taken.bytes;
     in->taken.fetch_sub(n, std::memory_order_relaxed);
     if (n > 0) {
       stats.commits++;
@@ -234,7 +283,8 @@ struct group_committer::state : std::enable_shared_from_this<state> {
     // completions run, so the worker is not left idle.
     start_commit();
     update_gauges();
-    for (size_t i = 0; i < b.done.size(); ++i) {
+    in_completions = true;
+    for (size_t i = 0; i < n; ++i) {
       result<gateway_seq> r = whole ? result<gateway_seq>(fail(whole)) : b.outcome->rows[i];
       if (r) {
         stats.committed_rows++;
@@ -243,9 +293,17 @@ struct group_committer::state : std::enable_shared_from_this<state> {
         stats.failed_rows++;
       }
       if (detached) continue;  // a completion destroyed the committer: call no more
-      if (b.done[i]) b.done[i](std::move(r));
+      if (b.taken.done[i]) b.taken.done[i](std::move(r));
     }
     if (detached) return;
+    run_after_completions();
+    if (detached) return;
+    // The emptied vectors serve the next batch (none of this batch's readings or completions is
+    // left: the readings were freed on the worker, the completions are cleared here).
+    if (b.taken.readings.capacity() > 0 && spares.size() < 3) {
+      b.taken.clear();
+      spares.emplace_back().swap(b.taken);
+    }
     if (space_wanted && held_rows() < options.queue_rows_max && held_bytes() < options.queue_bytes_max) {
       space_wanted = false;
       if (on_space) on_space();
@@ -288,11 +346,12 @@ group_committer::~group_committer() {
   s_->detached = true;
   s_->retry_timer.reset();
   // Queued readings are dropped; a transaction in flight keeps the state alive until it finishes.
-  std::deque<state::entry> dropped;
+  state::rows dropped;
   {
     std::lock_guard lock(s_->in->mutex);
-    dropped.swap(s_->in->entries);
+    dropped.swap(s_->in->pending);
   }
+  s_->after.clear();
   s_->on_space = nullptr;
   s_->on_closed = nullptr;
 }
@@ -310,7 +369,7 @@ result<void> group_committer::submit(reading r, completion_fn done) {
   }
   {
     std::lock_guard lock(s.in->mutex);
-    s.in->entries.push_back(state::entry{std::move(r), std::move(done), size});
+    s.in->pending.push(std::move(r), std::move(done), size);
   }
   ++s.held;
   s.held_bytes_ += size;
@@ -321,6 +380,11 @@ result<void> group_committer::submit(reading r, completion_fn done) {
 }
 
 void group_committer::set_on_space(std::function<void()> fn) { s_->on_space = std::move(fn); }
+
+void group_committer::after_completions(std::function<void()> fn) {
+  TRIB_ASSERT(s_->in_completions, "after_completions() is called from inside a completion");
+  s_->after.push_back(std::move(fn));
+}
 
 void group_committer::close(std::function<void()> on_closed) {
   state& s = *s_;

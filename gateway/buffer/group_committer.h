@@ -9,9 +9,10 @@
 // transaction (buffer_store::append_batch). So while one transaction runs, the next job already
 // waits behind it and, the moment the worker is free, takes everything that arrived meanwhile: the
 // worker never waits for the loop thread between two commits. The completions of one transaction
-// run together on the loop thread, in submission order. When nothing is in flight a submit starts a
-// transaction at once, so a lone reading waits for one fsync, not for a timer. The readings
-// themselves are freed on the worker after their transaction.
+// run together on the loop thread, in submission order (then the after_completions() callbacks).
+// When nothing is in flight a submit starts a transaction at once, so a lone reading waits for one
+// fsync, not for a timer. The readings themselves are freed on the worker after their transaction,
+// and the worker does not check them again: submit() did (append_batch with the checked sizes).
 //
 // Bounds and backpressure: the committer holds at most queue_rows_max readings and queue_bytes_max
 // accounted bytes (queued plus committing). submit() beyond that fails at once with
@@ -92,6 +93,11 @@ class group_committer {
   // Called (loop thread) after a transaction completes if a submit failed with queue_full since the
   // last call: the MQTT side may read from its clients again.
   void set_on_space(std::function<void()> fn);
+
+  // From inside a completion: `fn` runs once, right after the last completion of this round (one
+  // transaction's, or a failed queue's), still inside the same loop callback. A caller that queues
+  // its completions can then answer them all together without waiting for the next loop turn.
+  void after_completions(std::function<void()> fn);
 
   void close(std::function<void()> on_closed);
   bool idle() const;  // nothing queued, nothing committing

@@ -1,6 +1,8 @@
 #include "gateway/mqtt/reading_builder.h"
 
 #include <algorithm>
+#include <charconv>
+#include <iterator>
 #include <string>
 
 #include "gateway/mqtt/core.h"
@@ -46,16 +48,19 @@ buffer::reading make_reading(const core_config& config, routes::route_target tar
   }
   r.expires_ms = expires;
 
-  // The headers are encoded here, once, from views: no allocation per key and value.
-  std::vector<buffer::header_view> hs;
+  // The headers are encoded here, once, from views: no allocation per key and value, and none for
+  // the list itself (it is reused: the event loop builds one reading at a time).
+  thread_local std::vector<buffer::header_view> hs;
+  hs.clear();
   hs.reserve(8 + std::min(src.user_properties.size(), config.user_properties_max));
   add(hs, header::gateway, config.gateway_id);
   add(hs, header::client_id, src.client_id);
   add(hs, header::mqtt_topic, src.topic);
   const char qos_text[2] = {static_cast<char>('0' + src.qos), 0};
   add(hs, header::mqtt_qos, std::string_view(qos_text, 1));
-  const std::string receive_text = std::to_string(now.unix_ms);
-  add(hs, header::receive_ms, receive_text);
+  char receive_text[24];
+  const auto printed = std::to_chars(std::begin(receive_text), std::end(receive_text), now.unix_ms);
+  add(hs, header::receive_ms, std::string_view(receive_text, printed.ptr));
   if (src.retain) add(hs, header::mqtt_retain, "1");
   if (src.content_type) add(hs, header::content_type, *src.content_type);
   if (src.payload_utf8) add(hs, header::payload_format, "utf-8");
@@ -71,6 +76,7 @@ buffer::reading make_reading(const core_config& config, routes::route_target tar
     ++copied;
   }
   buffer::encode_header_views(hs, r.headers_encoded);
+  hs.clear();  // no views outlive the call
   return r;
 }
 

@@ -46,8 +46,8 @@ struct server::state : std::enable_shared_from_this<state> {
   std::optional<uv::worker> auth_worker;
   std::optional<uv::timer> tick_timer;
   std::optional<uv::timer> linger_timer;
-  std::optional<uv::timer> completion_timer;  // 0 ms: the next loop turn
-  std::vector<uint64_t> dirty;                // connections with bytes in `out`
+  bool completions_scheduled = false;  // run({}) will follow the committer's completions
+  std::vector<uint64_t> dirty;         // connections with bytes in `out`
 
   std::unordered_map<uint64_t, conn_entry> conns;
   uint64_t next_conn = 1;
@@ -131,12 +131,17 @@ struct server::state : std::enable_shared_from_this<state> {
     e->out.insert(e->out.end(), a.bytes.begin(), a.bytes.end());
   }
 
-  // Commit completions arrive one by one, all of a transaction in the same loop turn; they are
-  // handled together on the next turn, so each connection gets one write for all its answers.
+  // Commit completions arrive one by one, all of a transaction in the same loop callback; they are
+  // handled together once the last has arrived, so each connection gets one write for all its
+  // answers, and the acknowledgements go out before the loop reads anything else.
   void schedule_completions() {
-    if (completion_timer->active()) return;
-    completion_timer->start(0, [w = weak_from_this()] {
-      if (auto self = w.lock()) self->run({});
+    if (completions_scheduled) return;
+    completions_scheduled = true;
+    committer->after_completions([w = weak_from_this()] {
+      if (auto self = w.lock()) {
+        self->completions_scheduled = false;
+        self->run({});
+      }
     });
   }
 
@@ -210,7 +215,7 @@ struct server::state : std::enable_shared_from_this<state> {
   bool try_submit(commit_token token, buffer::reading& r) {
     auto done = completion(token);
     if (committer_has_room(r)) {
-      auto ok = committer->submit(std::move(r), done);
+      auto ok = committer->submit(std::move(r), std::move(done));
       if (!ok) completions.emplace_back(token, mqtt::commit_result_of(ok.error()));
       return true;
     }
@@ -415,7 +420,6 @@ result<std::unique_ptr<server>> server::start(uv::loop& l, const server_options&
   s->core = std::make_unique<server_core>(std::move(config), routes);
   s->tick_timer.emplace(l);
   s->linger_timer.emplace(l);
-  s->completion_timer.emplace(l);
   s->committer_rows_max = options.committer_rows_max;
   s->committer_bytes_max = options.committer_bytes_max;
   uv::worker_options wo;
@@ -457,7 +461,6 @@ server::~server() {
   s_->committer->set_on_space(nullptr);
   s_->tick_timer.reset();
   s_->linger_timer.reset();
-  s_->completion_timer.reset();
   if (s_->listener) s_->listener->close();
   for (auto& [id, e] : s_->conns) e.conn->abort();
   s_->auth_worker.reset();
@@ -487,7 +490,6 @@ void server::drain(std::function<void()> on_drained) {
 void server::disconnect_all(std::function<void()> on_closed) {
   state& s = *s_;
   s.tick_timer->cancel();
-  s.completion_timer->cancel();
   s.run({});  // completions the committer delivered last: their acknowledgements go out first
   s.run(s.core->shutdown(s.now()));
   if (s.conns.empty()) {

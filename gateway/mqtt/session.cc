@@ -47,6 +47,9 @@ const core_config& session::config() const { return core.config(); }
 bool session::encode_into(const proto::packet& p, std::vector<uint8_t>& bytes) const {
   const size_t size = proto::encoded_size(p, version);
   if (client_max_packet_bytes != 0 && size > client_max_packet_bytes) return false;
+  // One allocation per packet at most (the encoder appends field by field).
+  if (bytes.capacity() - bytes.size() < size)
+    bytes.reserve(std::max(bytes.size() + size, 2 * bytes.capacity()));
   byte_writer w(std::move(bytes));
   proto::encode(p, version, w);
   bytes = w.take();

@@ -182,7 +182,7 @@ bool match_levels(const std::vector<level>& levels, std::string_view topic,
 
 bool is_valid_kafka_topic(std::string_view topic) noexcept {
   if (topic.empty() || topic.size() > topic_bytes_max || topic == "." || topic == "..") return false;
-  return std::all_of(topic.begin(), topic.end(), is_topic_char);
+  return std::all_of(topic.begin(), topic.end(), [](char c) { return is_topic_char(c); });
 }
 
 tl::expected<route_table, build_error> route_table::build(const table_spec& spec) {
@@ -231,7 +231,7 @@ tl::expected<route_table, build_error> route_table::build(const table_spec& spec
 }
 
 tl::expected<route_target, match_error> route_table::match(std::string_view topic) const {
-  std::vector<std::string_view> captures;
+  thread_local std::vector<std::string_view> captures;  // reused: one match per PUBLISH
   for (size_t i = 0; i < routes_.size(); ++i) {
     const compiled& c = routes_[i];
     captures.assign(c.captures, std::string_view());

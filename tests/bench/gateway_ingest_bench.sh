@@ -15,7 +15,7 @@
 # latency; it reports acknowledgements/s and p50/p99 over the window after the warm-up. (tributary-sim,
 # built on Paho C's MQTTAsync, tops out near 2,000 QoS 1 msgs/s per process - see firmware-sim/README.md
 # - so it would measure itself, not the servers.) Server CPU is utime+stime from /proc over the middle of
-# the window, in % of one core; RSS is VmRSS at the end of the window and VmHWM (peak).
+# the window, in % of one core, and per acknowledged message (us/msg); load_cpu is the load tool's; RSS is VmRSS at the end of the window and VmHWM (peak).
 # Both servers and the load tool share this machine's cores: read the figures side by side, not as
 # absolutes.
 set -euo pipefail
@@ -104,24 +104,32 @@ run_load() {
   local load_pid=$!
   # CPU over the middle of the window (connections take a moment; the window starts after the warm-up).
   sleep "$(echo "$warmup + 1.5" | bc)"
-  local t1 c1 t2 c2 rss hwm
+  local t1 c1 l1 t2 c2 l2 rss hwm
   t1=$(date +%s.%N)
   c1=$(ticks "$server_pid")
+  l1=$(ticks "$load_pid")
   sleep "$(echo "$duration - 2" | bc)"
   t2=$(date +%s.%N)
   c2=$(ticks "$server_pid")
+  l2=$(ticks "$load_pid")
   rss=$(status_kb "$server_pid" VmRSS)
   hwm=$(status_kb "$server_pid" VmHWM)
   wait "$load_pid" || true
   stop_server
-  /usr/bin/python3 - "$name" "$n" "$work/load.json" "$c1" "$c2" "$t1" "$t2" "$hz" "$rss" "$hwm" <<'EOF'
+  /usr/bin/python3 - "$name" "$n" "$work/load.json" "$c1" "$c2" "$t1" "$t2" "$hz" "$rss" "$hwm" \
+    "$l1" "$l2" <<'EOF'
 import json, sys
-name, n, path, c1, c2, t1, t2, hz, rss, hwm = sys.argv[1:]
+name, n, path, c1, c2, t1, t2, hz, rss, hwm, l1, l2 = sys.argv[1:]
 r = json.loads(open(path).read().strip().splitlines()[-1])
-cpu = (float(c2) - float(c1)) / float(hz) / (float(t2) - float(t1)) * 100
+window = float(t2) - float(t1)
+cpu = (float(c2) - float(c1)) / float(hz) / window * 100
+load_cpu = (float(l2) - float(l1)) / float(hz) / window * 100
+# Server CPU per acknowledged message: what the server costs, whoever else shares the cores.
+us_per_msg = cpu / 100 * 1e6 / r['acked_per_s'] if r['acked_per_s'] else 0
 load1 = open("/proc/loadavg").read().split()[0]
 print(f"{name:18} {int(n):6} {r['connected']:6} {r['acked_per_s']:10.0f} {r['p50_ms']:9.2f} {r['p99_ms']:9.2f} "
-      f"{cpu:7.0f}% {int(rss)/1024:8.1f} {int(hwm)/1024:8.1f} {r['refused']:7} {load1:>6}")
+      f"{cpu:7.0f}% {us_per_msg:8.2f} {load_cpu:7.0f}% {int(rss)/1024:8.1f} {int(hwm)/1024:8.1f} {r['refused']:7} "
+      f"{load1:>6}")
 EOF
 }
 
@@ -156,8 +164,8 @@ run_idle() {  # server-name connections
 echo "gateway ingest benchmark: QoS 1, ${payload}-byte payloads, $inflight in flight per connection, ${warmup}s warm-up +" \
   "${duration}s measured; gateway buffer.synchronous=$sync; fd_limit=$fd_limit; $(nproc) cpus"
 echo "$(uname -r) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $("$mosq" -h 2>/dev/null | head -1)"
-printf '%-18s %6s %6s %10s %9s %9s %8s %8s %8s %7s %6s\n' server conns up msgs/s p50_ms p99_ms cpu rss_MB hwm_MB \
-  refused load1
+printf '%-18s %6s %6s %10s %9s %9s %8s %8s %8s %8s %8s %7s %6s\n' server conns up msgs/s p50_ms p99_ms cpu \
+  us/msg load_cpu rss_MB hwm_MB refused load1
 for n in "${conns[@]}"; do
   if [ "$((2 * n + 200))" -gt "$fd_limit" ]; then echo "skip $n connections: fd limit $fd_limit"; continue; fi
   for _ in $(seq 1 "${REPEAT:-1}"); do

@@ -235,6 +235,27 @@ TEST_CASE("store: invalid readings are refused one by one, the rest of the batch
   CHECK((*back)->r == headers_edge);
 }
 
+TEST_CASE("store: rows checked by the caller are stored with the sizes it computed") {
+  temp_dir dir;
+  auto s = open_ok(dir.file("b.db"), {});
+  std::vector<reading> rows = {make_reading("one"), make_reading("second")};
+  rows[1].headers = {{"k", std::vector<uint8_t>{1, 2, 3}}};
+  std::vector<uint64_t> sizes;
+  for (const auto& r : rows) sizes.push_back(*check_reading(r, s->options()));
+  auto out = s->append_batch(rows, sizes);
+  REQUIRE(out);
+  CHECK(out->accepted == 2);
+  CHECK(s->backlog().bytes == sizes[0] + sizes[1]);
+  auto back = s->find(*out->rows[1]);
+  REQUIRE((back && back->has_value()));
+  CHECK((*back)->r == rows[1]);
+  CHECK((*back)->size == sizes[1]);  // read back and checked against the columns
+  // One size per row, or the call is refused as a whole.
+  CHECK(err_of(s->append_batch(rows, std::span<const uint64_t>(sizes).first(1))) ==
+        make_error_code(errc::bad_option));
+  CHECK(s->backlog().rows == 2);
+}
+
 TEST_CASE("store: headers handed over encoded are stored as given and read back as a list") {
   temp_dir dir;
   store_options o;

@@ -149,6 +149,31 @@ TEST_CASE("committer: readings submitted while a transaction runs go into the ne
   CHECK(log.results[7] == gateway_seq(8));
 }
 
+TEST_CASE("committer: after_completions runs once, after the last completion of the transaction") {
+  env e;
+  std::vector<int> events;  // >= 0: the completion of reading i; -1: the after_completions callback
+  int afters = 0;
+  auto release = e.block_worker();
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(e.committer->submit(make_reading("r"), [&, i](result<gateway_seq> r) {
+      CHECK(r);
+      events.push_back(i);
+      // Every completion asks; a caller that queues its answers asks once (see server.cc), but
+      // asking again must not break the order either.
+      if (i == 0 || i == 7) {
+        e.committer->after_completions([&] {
+          events.push_back(-1);
+          ++afters;
+        });
+      }
+    }));
+  }
+  release();
+  REQUIRE(run_until(*e.loop, [&] { return afters == 2; }));
+  CHECK(e.committer->stats().commits == 1);
+  CHECK(events == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1, -1});
+}
+
 TEST_CASE("committer: batch_rows_max and batch_bytes_max split the queue") {
   committer_options co;
   co.batch_rows_max = 20;

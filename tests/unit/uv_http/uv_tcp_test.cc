@@ -476,6 +476,72 @@ TEST_CASE("pause_reading holds frames back in order; resume delivers the buffere
   CHECK(*server_closed == uv::errc::peer_closed);
 }
 
+// Reads land in a buffer the loop thread shares between connections; what one connection holds
+// back (frames read while it is paused) must survive other connections' reads into that buffer.
+TEST_CASE("frames held back by a paused connection survive other connections' reads") {
+  auto l = test::make_loop();
+  std::vector<std::vector<uint8_t>> sent_a, sent_b, got_a, got_b;
+  for (int i = 0; i < 8; ++i) sent_a.push_back(i32_frame(300 + i, static_cast<uint8_t>(10 + i)));
+  for (int i = 0; i < 50; ++i) sent_b.push_back(i32_frame(2000 + i * 97, static_cast<uint8_t>(100 + i)));
+  auto joined = [](const std::vector<std::vector<uint8_t>>& frames) {
+    std::vector<uint8_t> all;
+    for (const auto& f : frames) all.insert(all.end(), f.begin(), f.end());
+    return all;
+  };
+  std::shared_ptr<uv::tcp_connection> server_a;
+  size_t held_while_paused = 0;
+  size_t server_closed = 0;
+  client ca, cb;
+  auto listener = uv::tcp_listener::listen(*l, "127.0.0.1:0", {}, [&](std::shared_ptr<uv::tcp_connection> c) {
+    uv::tcp_connection::callbacks cbs;
+    cbs.on_frame = [&, c](uv::tcp_connection& conn, byte_span f) {
+      if (f[4] < 100) {  // client A: pause after its first frame until B's frames are all read
+        got_a.emplace_back(f.begin(), f.end());
+        if (got_a.size() == 1) {
+          server_a = c;
+          conn.pause_reading();
+        }
+        if (got_a.size() == sent_a.size()) {
+          ca.conn->close();
+          cb.conn->close();
+        }
+        return;
+      }
+      got_b.emplace_back(f.begin(), f.end());
+      if (got_b.size() == sent_b.size()) {
+        held_while_paused = server_a->buffered_bytes();
+        server_a->resume_reading();
+      }
+    };
+    cbs.on_close = [&](uv::tcp_connection&, std::error_code) {
+      if (++server_closed == 2) l->stop();
+    };
+    c->start(uv::frame_i32_length_prefix, std::move(cbs));
+  });
+  REQUIRE(listener);
+  connect(*l, listener->address(), ca, [&] {
+    CHECK(ca.conn->write(joined(sent_a)));
+    ca.start_reading();
+  });
+  // B connects once A's first frame paused it (checked on the loop until then).
+  uv::timer poll(*l);
+  std::function<void()> wait_for_pause = [&] {
+    if (!server_a) {
+      poll.start(1, wait_for_pause);
+      return;
+    }
+    connect(*l, listener->address(), cb, [&] {
+      CHECK(cb.conn->write(joined(sent_b)));
+      cb.start_reading();
+    });
+  };
+  poll.start(1, wait_for_pause);
+  REQUIRE(test::run(*l));
+  CHECK(held_while_paused > 0);  // A's later frames really waited in its buffer
+  CHECK(got_a == sent_a);
+  CHECK(got_b == sent_b);
+}
+
 TEST_CASE("max connections: the connection over the limit is accepted and closed at once") {
   auto l = test::make_loop();
   uv::listener_options lo;
