@@ -28,7 +28,6 @@ result<T> byte_reader::read_be() {
   return static_cast<T>(v);
 }
 
-result<uint8_t> byte_reader::read_u8() { return read_be<uint8_t>(); }
 result<int8_t> byte_reader::read_i8() { return read_be<int8_t>(); }
 result<uint16_t> byte_reader::read_u16() { return read_be<uint16_t>(); }
 result<int16_t> byte_reader::read_i16() { return read_be<int16_t>(); }
@@ -41,7 +40,9 @@ result<double> byte_reader::read_f64() {
   return std::bit_cast<double>(v);
 }
 
-result<uint64_t> byte_reader::read_uvarlong() {
+tl::unexpected<std::error_code> byte_reader::end_of_input() { return fail(bytes::errc::end_of_input); }
+
+result<uint64_t> byte_reader::read_uvarlong_long() {
   uint64_t v = 0;
   for (int i = 0; i < 10; ++i) {
     if (pos_ >= data_.size()) return fail(bytes::errc::end_of_input);
@@ -68,14 +69,6 @@ result<uint32_t> byte_reader::read_uvarint() {
 }
 
 result<int32_t> byte_reader::read_varint() { return zigzag_decode32(TRIB_TRY(read_uvarint())); }
-result<int64_t> byte_reader::read_varlong() { return zigzag_decode64(TRIB_TRY(read_uvarlong())); }
-
-result<byte_span> byte_reader::read_span(size_t n) {
-  if (remaining() < n) return fail(bytes::errc::end_of_input);
-  auto s = data_.subspan(pos_, n);
-  pos_ += n;
-  return s;
-}
 
 result<void> byte_reader::skip(size_t n) {
   if (remaining() < n) return fail(bytes::errc::end_of_input);

@@ -73,7 +73,10 @@ class byte_reader {
   byte_span rest() const { return data_.subspan(pos_); }
   byte_span whole() const { return data_; }
 
-  result<uint8_t> read_u8();
+  result<uint8_t> read_u8() {
+    if (pos_ >= data_.size()) return end_of_input();
+    return data_[pos_++];
+  }
   result<int8_t> read_i8();
   result<uint16_t> read_u16();
   result<int16_t> read_i16();
@@ -83,12 +86,25 @@ class byte_reader {
   result<int64_t> read_i64();
   result<double> read_f64();
 
-  result<int32_t> read_varint();     // zigzag, at most 5 bytes
-  result<int64_t> read_varlong();    // zigzag, at most 10 bytes
-  result<uint32_t> read_uvarint();   // unsigned, at most 5 bytes
-  result<uint64_t> read_uvarlong();  // unsigned, at most 10 bytes
+  result<int32_t> read_varint();    // zigzag, at most 5 bytes
+  result<int64_t> read_varlong() {  // zigzag, at most 10 bytes
+    auto v = read_uvarlong();
+    if (!v) return fail(v.error());
+    return zigzag_decode64(*v);
+  }
+  result<uint32_t> read_uvarint();    // unsigned, at most 5 bytes
+  result<uint64_t> read_uvarlong() {  // unsigned, at most 10 bytes
+    // A value under 128 (most lengths and counts) is one byte: no loop, no call.
+    if (pos_ < data_.size() && data_[pos_] < 0x80) return uint64_t{data_[pos_++]};
+    return read_uvarlong_long();
+  }
 
-  result<byte_span> read_span(size_t n);
+  result<byte_span> read_span(size_t n) {
+    if (remaining() < n) return end_of_input();
+    auto s = data_.subspan(pos_, n);
+    pos_ += n;
+    return s;
+  }
   result<void> skip(size_t n);
   // A reader over the next n bytes; this reader moves past them.
   result<byte_reader> sub_reader(size_t n);
@@ -114,6 +130,8 @@ class byte_reader {
  private:
   template <class T>
   result<T> read_be();
+  result<uint64_t> read_uvarlong_long();  // the general case of read_uvarlong
+  static tl::unexpected<std::error_code> end_of_input();
 
   byte_span data_{};
   size_t pos_ = 0;
