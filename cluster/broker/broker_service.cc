@@ -170,8 +170,7 @@ result<void> broker_service::delete_topic(std::string_view name) {
     auto it = counters_.find(counters_key(topic, i));
     if (it != counters_.end()) it->second.log_bytes->set(0);
   }
-  waiting_gauge_->set(static_cast<int64_t>(waiters_.size()));
-  arm_deadline_timer();
+  waiters_changed();
   return {};
 }
 
@@ -218,8 +217,7 @@ result<append_outcome> broker_service::append(partition& p, std::span<uint8_t> b
         auto parts = std::move(pending_wake_);
         pending_wake_.clear();
         for (partition* q : parts) waiters_.advanced(q, q->high_watermark().value);
-        waiting_gauge_->set(static_cast<int64_t>(waiters_.size()));
-        arm_deadline_timer();
+        waiters_changed();
       });
     }
   }
@@ -248,15 +246,13 @@ void broker_service::leadership_changed(partition& p) {
   if (groups_ != nullptr) groups_->partition_leadership(p);
   // The waiters re-check the partition (serving, epoch, high watermark) when they wake.
   waiters_.gone(&p);
-  waiting_gauge_->set(static_cast<int64_t>(waiters_.size()));
-  arm_deadline_timer();
+  waiters_changed();
 }
 
 void broker_service::forget_partition(partition& p) {
   pending_wake_.erase(&p);
   waiters_.gone(&p);
-  waiting_gauge_->set(static_cast<int64_t>(waiters_.size()));
-  arm_deadline_timer();
+  waiters_changed();
 }
 
 void broker_service::note_fetched(const partition& p, uint64_t bytes, uint64_t records) {
@@ -284,16 +280,14 @@ size_t broker_service::apply_retention() {
 
 void broker_service::durable_advanced(partition& p) {
   waiters_.advanced(&p, p.high_watermark().value);
-  waiting_gauge_->set(static_cast<int64_t>(waiters_.size()));
-  arm_deadline_timer();
+  waiters_changed();
 }
 
 void broker_service::storage_failure(partition& p) {
   TRIB_LOG_ERROR("broker", "partition_storage_failed", {"topic", p.topic()}, {"partition", p.id()},
                  {"effect", "appends answer KAFKA_STORAGE_ERROR; restart the broker to recover the log"});
   waiters_.gone(&p);
-  waiting_gauge_->set(static_cast<int64_t>(waiters_.size()));
-  arm_deadline_timer();
+  waiters_changed();
 }
 
 hw_waiters::id broker_service::wait(std::vector<hw_waiters::condition> conditions, int64_t deadline_ms,
@@ -312,6 +306,12 @@ bool broker_service::cancel_wait(hw_waiters::id w) {
 
 void broker_service::wake_all_waiters() {
   waiters_.wake_all(wake_reason::shutdown);
+  waiters_changed();
+}
+
+// After waiters were woken or removed: the gauge follows, and the deadline timer is re-armed for
+// the earliest deadline left.
+void broker_service::waiters_changed() {
   waiting_gauge_->set(static_cast<int64_t>(waiters_.size()));
   arm_deadline_timer();
 }
@@ -329,8 +329,7 @@ void broker_service::arm_deadline_timer() {
   deadline_timer_.start(static_cast<uint64_t>(delay), [this] {
     timer_armed_for_.reset();
     waiters_.expire(mono_now_ms());
-    waiting_gauge_->set(static_cast<int64_t>(waiters_.size()));
-    arm_deadline_timer();
+    waiters_changed();
   });
 }
 

@@ -181,6 +181,7 @@ class broker_service {
   partition_counters& counters(const partition& p);
   result<append_outcome> append_replicated(partition& p, std::span<uint8_t> batch);
   void arm_deadline_timer();
+  void waiters_changed();
 
   uv::loop& loop_;
   const broker_config& cfg_;
