@@ -7,7 +7,6 @@
 // SIGKILL tests the process dying, not the machine: data in the OS page cache survives it. Power
 // loss needs synchronous=full and a VFS that drops unsynced writes: tests/unit/gateway_buffer/
 // power_loss_test.cc.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -1,5 +1,4 @@
 // The buffer tests log many expected errors; they are silenced unless TRIB_TEST_LOG=<level> is set.
-#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <cstdlib>

@@ -1,5 +1,4 @@
 // The gateway MQTT tests log expected errors; they are silenced unless TRIB_TEST_LOG=<level> is set.
-#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <cstdlib>
