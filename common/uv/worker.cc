@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -30,16 +29,14 @@ struct worker::state final : detail::closable {
   // Shared with the worker thread, guarded by mutex.
   std::mutex mutex;
   std::condition_variable wake;
-  std::deque<item> queue;             // not started yet
-  std::deque<item> done;              // ran, completion pending
-  std::atomic<bool> has_done{false};  // done is not empty (read without the mutex by poll())
+  std::deque<item> queue;  // not started yet
+  std::deque<item> done;   // ran, completion pending
   bool stop_requested = false;
   stop_mode mode = stop_mode::drain;
   bool thread_exited = false;
 
   // Loop thread only.
   size_t in_flight = 0;
-  bool completing = false;  // inside on_async or poll: completions are running
   bool stopping = false;
   bool detached = false;  // the worker object is gone: completions are not called
   bool closing = false;
@@ -67,7 +64,6 @@ struct worker::state final : detail::closable {
       it.job = nullptr;  // release the job's captures on this thread, before the completion runs
       lock.lock();
       done.push_back(std::move(it));
-      has_done.store(true, std::memory_order_release);
       uv_async_send(&async);
     }
     thread_exited = true;
@@ -82,10 +78,11 @@ struct worker::state final : detail::closable {
     bool exited = false;
     {
       std::lock_guard lock(s->mutex);
+      ready.swap(s->done);
       exited = s->thread_exited;
       if (exited) cancelled.swap(s->queue);
     }
-    s->run_completions();
+    for (auto& it : ready) s->complete(it, it.result);
     if (!exited) return;
     s->thread.join();  // the thread has returned or is returning: no wait worth the name
     for (auto& it : cancelled) s->complete(it, errc::cancelled);
@@ -94,21 +91,6 @@ struct worker::state final : detail::closable {
     s->on_stopped = nullptr;
     if (stopped && !s->detached) stopped();
     s->close_handle();
-  }
-
-  // The completions of finished jobs, in order; not from inside one (see poll()).
-  size_t run_completions() noexcept {
-    if (completing || !has_done.load(std::memory_order_acquire)) return 0;
-    std::deque<item> ready;
-    {
-      std::lock_guard lock(mutex);
-      ready.swap(done);
-      has_done.store(false, std::memory_order_relaxed);
-    }
-    completing = true;
-    for (auto& it : ready) complete(it, it.result);
-    completing = false;
-    return ready.size();
   }
 
   void complete(item& it, std::error_code ec) noexcept {
@@ -197,13 +179,6 @@ void worker::stop(stop_mode mode, std::function<void()> on_stopped) {
   if (s_->stopping) return;
   s_->on_stopped = std::move(on_stopped);
   s_->request_stop(mode);
-}
-
-size_t worker::poll() {
-  if (!s_) return 0;
-  TRIB_ASSERT(s_->l->on_loop_thread(), "poll() runs on the loop thread");
-  auto keep = s_;
-  return s_->run_completions();
 }
 
 size_t worker::in_flight() const { return s_ ? s_->in_flight : 0; }

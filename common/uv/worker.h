@@ -52,12 +52,6 @@ class worker {
   size_t in_flight() const;  // submitted, completion not yet run
   bool stopping() const;
 
-  // Runs now the completions of jobs that have finished, instead of when the loop next sees the
-  // uv_async_t. A busy loop can call it between its socket callbacks (one atomic load when nothing
-  // is ready) so a completion does not wait for the rest of the loop iteration. In order, never
-  // nested: a call from inside a completion returns 0. Returns how many completions ran.
-  size_t poll();
-
   struct state;
 
  private:

@@ -386,8 +386,6 @@ void group_committer::after_completions(std::function<void()> fn) {
   s_->after.push_back(std::move(fn));
 }
 
-size_t group_committer::poll_completions() { return s_->worker->poll(); }
-
 void group_committer::close(std::function<void()> on_closed) {
   state& s = *s_;
   s.closing = true;

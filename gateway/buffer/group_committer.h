@@ -99,11 +99,6 @@ class group_committer {
   // its completions can then answer them all together without waiting for the next loop turn.
   void after_completions(std::function<void()> fn);
 
-  // Runs now the completions of transactions that have finished (uv::worker::poll): a busy loop
-  // calls it between two clients' packets, so acknowledgements need not wait for the end of the
-  // loop iteration. Cheap when nothing is ready. Returns how many worker completions ran.
-  size_t poll_completions();
-
   void close(std::function<void()> on_closed);
   bool idle() const;  // nothing queued, nothing committing
 

@@ -290,12 +290,7 @@ struct server::state : std::enable_shared_from_this<state> {
     uv::tcp_connection::callbacks cbs;
     std::weak_ptr<state> w = weak_from_this();
     cbs.on_frame = [w, id](uv::tcp_connection&, byte_span frame) {
-      auto self = w.lock();
-      if (!self) return;
-      self->run(self->core->on_frame(connection_id(id), frame, self->now()));
-      // A transaction that finished meanwhile is acknowledged now, not after every other client's
-      // packets of this loop iteration.
-      self->committer->poll_completions();
+      if (auto self = w.lock()) self->run(self->core->on_frame(connection_id(id), frame, self->now()));
     };
     cbs.on_frame_error = [w, id](uv::tcp_connection&, std::error_code ec) {
       if (auto self = w.lock()) {

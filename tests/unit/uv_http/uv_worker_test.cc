@@ -1,7 +1,6 @@
 // uv::worker: jobs on a dedicated thread, completions back on the loop thread, bounded queue.
 #include <doctest/doctest.h>
 
-#include <chrono>
 #include <future>
 #include <thread>
 
@@ -51,44 +50,6 @@ TEST_CASE("worker: jobs run off the loop thread, completions run on it, both in 
   for (int i = 0; i < n; ++i) CHECK(completed[static_cast<size_t>(i)] == i);
   CHECK(*ran == completed);
   CHECK(w->in_flight() == 0);
-}
-
-TEST_CASE("worker: poll runs finished jobs' completions at once, in order, never nested") {
-  auto l = test::make_loop();
-  auto w = uv::worker::start(*l, {});
-  REQUIRE(w);
-  CHECK(w->poll() == 0);  // nothing finished
-  auto done = std::make_shared<std::promise<void>>();
-  auto all_ran = done->get_future();
-  std::vector<int> completed;
-  size_t nested = 99;
-  for (int i = 0; i < 3; ++i) {
-    REQUIRE(w->submit(
-        [i, done] {
-          if (i == 2) done->set_value();
-        },
-        [&, i](std::error_code ec) {
-          CHECK_FALSE(ec);
-          completed.push_back(i);
-          if (i == 0) nested = w->poll();  // from inside a completion: runs nothing
-        }));
-  }
-  all_ran.wait();  // the three jobs ran; the loop has not run, so no async callback yet
-  // The worker thread queues each completion after its job returns: wait until the third is there.
-  size_t ran = 0;
-  for (int spin = 0; spin < 1000 && ran < 3; ++spin) {
-    ran += w->poll();
-    if (ran < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  CHECK(ran == 3);
-  CHECK(completed == std::vector<int>{0, 1, 2});
-  CHECK(nested == 0);
-  CHECK(w->in_flight() == 0);
-  // The async callback that follows finds nothing left to complete.
-  bool stopped = false;
-  w->stop(uv::worker::stop_mode::drain, [&] { stopped = true; });
-  REQUIRE(test::run_until(*l, [&] { return stopped; }));
-  CHECK(completed.size() == 3);
 }
 
 TEST_CASE("worker: submit fails with queue_full at the in-flight limit, and works again after") {
